@@ -1,0 +1,1 @@
+"""Audio: reading/writing files, format conversion, VAD and streaming segmentation."""

@@ -1,0 +1,207 @@
+"""The ``sayso`` command line (typer). The only module that prints."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from sayso.errors import ConfigError, SaysoError, StageUnavailableError
+
+app = typer.Typer(
+    name="sayso",
+    help="A private, offline voice assistant that drives a real web browser.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+_state = {"debug": False}
+log = logging.getLogger(__name__)
+
+
+def _settings(**overrides: object):  # -> Settings, imported lazily to keep --help fast
+    from sayso.config import load_settings
+    from sayso.logs import setup_logging
+
+    settings = load_settings(**overrides)
+    setup_logging("DEBUG" if _state["debug"] else settings.log_level)
+    return settings
+
+
+def _not_yet(command: str, stage: str) -> NoReturn:
+    raise StageUnavailableError(f"'sayso {command}' is not available yet: the {stage} has not been built.")
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logs.")] = False,
+) -> None:
+    _state["debug"] = debug or _env_debug()
+
+
+def _env_debug() -> bool:
+    from sayso.config import Settings
+
+    try:
+        return bool(Settings().debug)
+    except Exception:
+        return False
+
+
+@app.command()
+def doctor(
+    json_out: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
+) -> None:
+    """Check every component: what was found, what is missing, and the command that fixes it."""
+    from sayso.doctor import render, run_checks
+
+    try:
+        settings = _settings()
+        config_error = None
+    except ConfigError as exc:
+        settings, config_error = None, exc
+    checks = run_checks(settings, config_error=config_error)
+    ok = render(checks, json_out=json_out)
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command("config")
+def config_cmd(
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown table.")] = False,
+) -> None:
+    """List every setting: env variable, default, current value, meaning."""
+    from sayso.config import describe_settings
+
+    rows = describe_settings(_settings())
+    if markdown:
+        print("| key | env | default | meaning |\n|---|---|---|---|")
+        for r in rows:
+            default = r["default"].replace("|", "\\|")
+            print(f"| `{r['key']}` | `{r['env']}` | `{default}` | {r['doc']} |")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="sayso settings (env SAYSO_*, or sayso.toml)")
+    for col in ("env", "value", "meaning"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r["env"], r["value"], r["doc"])
+    Console().print(table)
+
+
+@app.command()
+def ui(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 7860).")] = None,
+    share: Annotated[bool, typer.Option(help="Gradio share link (needs auth).")] = False,
+) -> None:
+    """Start the web app."""
+    overrides: dict[str, object] = {}
+    if host is not None:
+        overrides["ui_host"] = host
+    if port is not None:
+        overrides["ui_port"] = port
+    settings = _settings(**overrides)
+    from sayso.ui.gradio_app import serve
+
+    serve(settings, share=share)
+
+
+@app.command()
+def run(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 7860).")] = None,
+) -> None:
+    """Start the assistant (the web app with the voice loop); same as 'sayso ui'."""
+    ui(host=host, port=port, share=False)
+
+
+@app.command()
+def chat(
+    headed: Annotated[bool, typer.Option("--headed", help="Show the browser window.")] = False,
+) -> None:
+    """Talk to the assistant in the terminal (it drives the browser)."""
+    _settings()
+    _not_yet("chat", "agent stage")
+
+
+@app.command()
+def do(
+    utterance: Annotated[str, typer.Argument(help="What to do, or '-' to read lines from stdin.")],
+    url: Annotated[str | None, typer.Option(help="Start the browser at this URL.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan the actions without a browser.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object per turn.")] = False,
+) -> None:
+    """Run one turn from text: plan and perform the browser actions."""
+    _settings()
+    _not_yet("do", "agent stage")
+
+
+@app.command()
+def transcribe(
+    file: Annotated[Path, typer.Argument(help="Audio file (WAV, FLAC, OGG, MP3, ...).")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON with words and timings.")] = False,
+) -> None:
+    """Transcribe an audio file."""
+    settings = _settings()
+    from sayso.audio.io import read_audio
+
+    read_audio(file, max_seconds=settings.stt_max_audio_s)  # validates the input first
+    _not_yet("transcribe", "speech-to-text stage")
+
+
+@app.command()
+def say(
+    text: Annotated[str, typer.Argument(help="What to say.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="WAV file to write.")] = Path("say.wav"),
+    voice: Annotated[str | None, typer.Option(help="Piper voice .onnx path.")] = None,
+    rate: Annotated[float | None, typer.Option(help="Speaking rate (1.0 normal).")] = None,
+) -> None:
+    """Speak text into a WAV file."""
+    _settings()
+    _not_yet("say", "text-to-speech stage")
+
+
+@app.command()
+def bench(
+    quick: Annotated[bool, typer.Option("--quick", help="A small subset (< 3 minutes).")] = False,
+    out: Annotated[Path | None, typer.Option(help="Directory for JSON and PNG results.")] = None,
+) -> None:
+    """Benchmark the real pipeline against the naive baseline."""
+    _settings()
+    _not_yet("bench", "benchmark")
+
+
+def main() -> None:
+    """Entry point: run the app; errors become one line on stderr unless --debug."""
+    debug = "--debug" in sys.argv[1:]
+    try:
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
+    except SaysoError as exc:
+        if debug or _state["debug"]:
+            raise
+        print(f"error: {exc.one_line()}", file=sys.stderr)
+        sys.exit(2 if isinstance(exc, StageUnavailableError) else 1)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        print("Aborted.", file=sys.stderr)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # the last boundary: one line, no traceback
+        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # a usage error
+            print(f"error: {exc.format_message()} (see 'sayso --help')", file=sys.stderr)
+            sys.exit(exc.exit_code)
+        if debug or _state["debug"]:
+            raise
+        print(f"error: unexpected {type(exc).__name__}: {exc}. Run again with --debug for details.",
+              file=sys.stderr)
+        sys.exit(1)

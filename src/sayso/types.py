@@ -1,0 +1,116 @@
+"""Frozen value types that flow between the stages."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+SAMPLE_RATE = 16_000  # what VAD and STT consume
+
+
+@dataclass(frozen=True, slots=True)
+class AudioChunk:
+    """A block of audio. ``samples`` is (frames,) for mono or (frames, channels).
+
+    dtype is float32 in [-1, 1] or int16. Every chunk carries its rate and channel count.
+    """
+
+    samples: np.ndarray
+    rate: int
+    channels: int = 1
+
+    @property
+    def frames(self) -> int:
+        return int(self.samples.shape[0])
+
+    @property
+    def duration_s(self) -> float:
+        return self.frames / self.rate if self.rate else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Utterance:
+    """One stretch of speech, 16 kHz mono float32, cut by the VAD (or a whole file)."""
+
+    audio: AudioChunk
+    start_ms: float = 0.0  # position in the stream
+    end_ms: float = 0.0
+    speech_ms: float = 0.0  # how much of it the VAD judged to be speech
+    turn_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    text: str
+    start_s: float
+    end_s: float
+    probability: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    text: str
+    words: tuple[Word, ...] = ()
+    language: str = "en"
+    no_speech_prob: float = 0.0
+    avg_logprob: float = 0.0
+    audio_s: float = 0.0
+    elapsed_ms: float = 0.0
+
+    @property
+    def empty(self) -> bool:
+        return not self.text.strip()
+
+
+Role = Literal["system", "user", "assistant", "tool"]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    name: str
+    args: Mapping[str, Any] = field(default_factory=dict)
+    id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResult:
+    """The outcome of one tool call. Failures are data: ``ok=False`` and a sentence."""
+
+    tool: str
+    ok: bool
+    message: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+    error_code: str = ""
+    call_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    role: Role
+    content: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str = ""
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """A tool the LLM may call: name, description and a JSON schema for the arguments."""
+
+    name: str
+    description: str
+    parameters: Mapping[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+
+
+@dataclass(frozen=True, slots=True)
+class LlmChunk:
+    """One piece of a streamed LLM reply: a text delta and/or complete tool calls."""
+
+    text: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+    done: bool = False
+    finish_reason: str = ""
+    usage: Mapping[str, Any] = field(default_factory=dict)
