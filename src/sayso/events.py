@@ -20,6 +20,8 @@ EventType = Literal[
     "tool-end",
     "reply-text",
     "tts-first-audio",
+    "audio",  # data: {"chunk": AudioChunk (int16 mono), "text": the sentence}
+    "browser-state",  # data: {"url", "title", "tabs"} after browser actions
     "tts-end",
     "turn-end",
     "error",
