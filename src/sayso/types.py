@@ -40,6 +40,9 @@ class Utterance:
     end_ms: float = 0.0
     speech_ms: float = 0.0  # how much of it the VAD judged to be speech
     turn_id: str = ""
+    # set by the segmenter when a speculative transcript of exactly this audio is ready:
+    # use it instead of transcribing again
+    transcript: Transcript | None = None
 
 
 @dataclass(frozen=True, slots=True)
