@@ -157,6 +157,42 @@ class Settings(BaseSettings):
     tts_threads: int = Field(default=1, ge=1, le=64)
     """CPU threads for text-to-speech."""
 
+    # remote speech (Wyoming protocol) and the GPU voice worker
+    wyoming_connect_timeout_s: float = Field(default=2.0, gt=0, le=60)
+    """How long to wait when connecting to a Wyoming speech server."""
+    wyoming_timeout_s: float = Field(default=30.0, gt=0, le=600)
+    """How long to wait for each reply event from a Wyoming speech server."""
+    wyoming_retry_s: float = Field(default=30.0, ge=0)
+    """After a Wyoming TTS server was found down, speak with Piper for this long before retrying it."""
+    worker_host: str = "127.0.0.1"
+    """Address `sayso worker serve` binds to (Wyoming has no auth: expose it only on a trusted network)."""
+    worker_port: int = Field(default=10200, ge=1, le=65535)
+    """Port of `sayso worker serve`."""
+    chatterbox_url: str = "wyoming://127.0.0.1:10201"
+    """Where the Chatterbox worker listens; `SAYSO_TTS=chatterbox` speaks through it."""
+    chatterbox_venv: str = ""
+    """Virtual environment of the Chatterbox worker; empty for DATA_DIR/venvs/chatterbox."""
+    chatterbox_device: Literal["auto", "cpu", "cuda"] = "auto"
+    """Device for Chatterbox (it needs a GPU to speak in real time)."""
+    chatterbox_checkpoint_dir: str = ""
+    """Directory with the Chatterbox weights (ve, t3_cfg, s3gen, tokenizer.json, conds.pt); empty to download them from the hub."""
+    chatterbox_exaggeration: float = Field(default=0.5, ge=0.0, le=2.0)
+    """Chatterbox emotion exaggeration (0.5 neutral)."""
+    chatterbox_cfg_weight: float = Field(default=0.5, ge=0.0, le=1.0)
+    """Chatterbox classifier-free guidance weight (lower is slower, more deliberate speech)."""
+    chatterbox_voice_prompt: str = ""
+    """WAV file of a voice for Chatterbox to clone; empty for its built-in voice."""
+
+    # devices and model memory (resources.py)
+    gpu_memory_fraction: float = Field(default=0.8, gt=0.0, le=1.0)
+    """Share of the GPU each torch process may use (torch.cuda.set_per_process_memory_fraction)."""
+    gpu_memory_budget_mb: int = Field(default=0, ge=0)
+    """Memory that loaded models may hold on the GPU, in MB; 0 for gpu_memory_fraction of it."""
+    cpu_memory_budget_mb: int = Field(default=0, ge=0)
+    """Memory that loaded models may hold in RAM, in MB; 0 for half of the RAM."""
+    model_idle_unload_s: float = Field(default=600.0, ge=0)
+    """Unload a model unused for this many seconds (0 keeps models loaded)."""
+
     # browser
     browser: Literal["chromium", "firefox"] = "chromium"
     """Browser to drive."""
