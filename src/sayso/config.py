@@ -110,6 +110,14 @@ class Settings(BaseSettings):
     """Beam size for Whisper decoding (1 = greedy, fastest on short commands)."""
     stt_max_audio_s: float = Field(default=600.0, gt=0)
     """Longest audio accepted for transcription, in seconds."""
+    stt_compute_type: str = "auto"
+    """CTranslate2 compute type: auto (int8 on CPU, float16 on CUDA), int8, float32, ..."""
+    stt_language: str = "en"
+    """Language for multilingual Whisper models (empty to detect); English-only models ignore it."""
+    stt_pad_ms: int = Field(default=400, ge=0, le=2000)
+    """Silence added before and after each utterance given to Whisper (helps tightly cut audio)."""
+    stt_word_timestamps: bool = False
+    """Word times in every live transcript (costs time); 'sayso transcribe --json' always has them."""
 
     # voice activity detection / endpointing
     vad_threshold: float = Field(default=0.5, gt=0, lt=1)
@@ -122,6 +130,8 @@ class Settings(BaseSettings):
     """Audio kept before detected speech starts."""
     vad_max_utterance_s: float = Field(default=30.0, gt=0)
     """Longest utterance before it is cut."""
+    vad_speculative_ms: int = Field(default=150, ge=32, le=5000)
+    """Silence after which transcription starts speculatively (hides STT time in the pause)."""
 
     # LLM
     llm: Literal["auto", "embedded", "ollama", "openai"] = "auto"

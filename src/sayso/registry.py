@@ -34,7 +34,7 @@ BACKENDS: dict[str, dict[str, str]] = {
         "openai": "sayso.llm.openai_compat:OpenAiLlm",
     },
     "vad": {
-        "silero": "sayso.audio.vad:SileroVad",
+        "silero": "sayso.audio.segmenter:Segmenter",
     },
 }
 
