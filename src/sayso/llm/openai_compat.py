@@ -1,0 +1,112 @@
+"""OpenAI-compatible servers (vLLM, llama-server, LM Studio): ``SAYSO_LLM=openai``.
+
+For users who serve a model on another machine. Streams ``POST {base}/chat/completions`` as
+server-sent events and shares the request/chunk code with the embedded backend
+(``sayso.llm.oai``). The API key is sent as a bearer token and never logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from sayso.config import Settings
+from sayso.errors import ConfigError, LlmError
+from sayso.llm.oai import ChunkAssembler, build_request
+from sayso.types import ChatMessage, LlmChunk, ToolSpec
+
+log = logging.getLogger(__name__)
+
+
+class OpenAiLlm:
+    """A chat-completions client for any OpenAI-compatible server."""
+
+    name = "openai"
+
+    def __init__(self, *, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        if not settings.openai_base_url:
+            raise ConfigError(
+                "SAYSO_LLM=openai needs the server's address.",
+                hint="Set SAYSO_OPENAI_BASE_URL, e.g. http://host:8000/v1.",
+            )
+        self.settings = settings
+        self.base_url = settings.openai_base_url
+        self.model = settings.openai_model
+        headers = {"Accept": "text/event-stream"}
+        key = settings.openai_api_key.get_secret_value()
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        timeout = httpx.Timeout(settings.llm_timeout_s, connect=min(5.0, settings.llm_timeout_s))
+        self._client = httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=timeout,
+                                         transport=transport)
+
+    async def models(self) -> list[str]:
+        """Model ids the server offers (for the settings panel)."""
+        try:
+            resp = await self._client.get("/models")
+            resp.raise_for_status()
+            return [str(m.get("id", "")) for m in resp.json().get("data", [])]
+        except (httpx.HTTPError, ValueError) as exc:
+            raise LlmError(f"The OpenAI-compatible server at {self.base_url} did not list its models ({exc}).",
+                           code="llm.unreachable") from exc
+
+    async def warmup(self) -> None:
+        async for _ in self.chat([ChatMessage(role="user", content="Hi")], max_tokens=1):
+            pass
+
+    async def chat(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        tools: Sequence[ToolSpec] = (),
+        response_format: Mapping[str, Any] | None = None,
+        max_tokens: int | None = None,
+    ) -> AsyncIterator[LlmChunk]:
+        req = build_request(messages, tools=tools, response_format=response_format,
+                            max_tokens=max_tokens or self.settings.llm_max_tokens, model=self.model)
+        asm = ChunkAssembler()
+        try:
+            async with self._client.stream("POST", "/chat/completions", json=req) as resp:
+                if resp.status_code != 200:
+                    body = (await resp.aread()).decode("utf-8", "replace")
+                    raise _http_error(resp.status_code, body, self.model)
+                async for line in resp.aiter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    payload = line[5:].strip()
+                    if payload == "[DONE]":
+                        break
+                    try:
+                        data = json.loads(payload)
+                    except json.JSONDecodeError as exc:
+                        raise LlmError("The LLM server sent a malformed stream.", code="llm.bad_response") from exc
+                    for chunk in asm.feed(data):
+                        yield chunk
+        except httpx.TimeoutException as exc:
+            raise LlmError(f"The LLM server at {self.base_url} did not answer in time.", code="llm.timeout") from exc
+        except httpx.HTTPError as exc:
+            raise LlmError(f"The LLM server at {self.base_url} could not be reached ({type(exc).__name__}).",
+                           code="llm.unreachable", hint="Check SAYSO_OPENAI_BASE_URL and that the server runs.") from exc
+        yield asm.finish()
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+
+def _http_error(status: int, body: str, model: str) -> LlmError:
+    try:
+        err = json.loads(body).get("error", body)
+        detail = err.get("message", str(err)) if isinstance(err, dict) else str(err)
+    except (ValueError, AttributeError):
+        detail = body[:200]
+    if status in (401, 403):
+        return LlmError("The LLM server refused the API key.", code="llm.auth",
+                        hint="Check SAYSO_OPENAI_API_KEY.")
+    if status == 404:
+        return LlmError(f"The LLM server does not have the model '{model}' ({detail}).", code="llm.model_missing",
+                        hint="Check SAYSO_OPENAI_MODEL.")
+    return LlmError(f"The LLM server failed with HTTP {status}: {detail}.", code="llm.failed")
