@@ -1,0 +1,169 @@
+"""espeak-ng in-process (the fallback voice): the library and data from ``espeakng-loader``.
+
+Robotic but tiny and fast (tens of milliseconds per reply, ~30 MB). Used when Piper cannot be
+loaded (see :func:`sayso.tts.factory.build_tts`), or chosen with ``SAYSO_TTS=espeak``.
+The C library keeps global state, so every call goes through one process-wide lock.
+``doctor_checks`` reports on both voices for ``sayso doctor``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import threading
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import numpy as np
+
+from sayso.errors import ConfigError, TtsError
+from sayso.tts.sentences import split_text
+from sayso.tts.stream import iterate_in_thread
+from sayso.types import AudioChunk
+
+log = logging.getLogger(__name__)
+
+AUDIO_OUTPUT_SYNCHRONOUS = 2
+ESPEAK_CHARS_UTF8 = 1
+POS_CHARACTER = 1
+ESPEAK_RATE = 1
+DEFAULT_WPM = 175
+DEFAULT_VOICE = "en-us"
+
+_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
+
+
+class _Lib:
+    """The loaded library, initialised once per process."""
+
+    lock = threading.Lock()
+    lib: Any = None
+    rate: int = 22050
+    buf: list[np.ndarray] = []
+    callback: Any = None
+    voice: str = ""
+
+
+def _on_audio(wav: Any, n: int, _events: Any) -> int:
+    if n > 0 and wav:
+        _Lib.buf.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
+    return 0
+
+
+def _library() -> Any:
+    """Load and initialise libespeak-ng (call with ``_Lib.lock`` held)."""
+    if _Lib.lib is not None:
+        return _Lib.lib
+    try:
+        import espeakng_loader
+
+        lib = ctypes.CDLL(espeakng_loader.get_library_path())
+        data = espeakng_loader.get_data_path()
+    except (ImportError, OSError, RuntimeError) as exc:
+        raise ConfigError(f"The espeak-ng library could not be loaded: {exc}.", code="tts.load_failed",
+                          hint="Reinstall with: .venv/bin/pip install espeakng-loader==0.2.4") from exc
+    lib.espeak_Initialize.restype = ctypes.c_int
+    lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+    lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+    lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+    lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
+                                 ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
+    lib.espeak_Info.restype = ctypes.c_char_p
+    lib.espeak_Info.argtypes = [ctypes.c_void_p]
+    rate = lib.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, data.encode(), 0)
+    if rate <= 0:
+        raise ConfigError("The espeak-ng library did not initialise (missing data?).", code="tts.load_failed")
+    _Lib.callback = _CALLBACK(_on_audio)  # keep a reference: C holds the pointer
+    lib.espeak_SetSynthCallback(_Lib.callback)
+    _Lib.lib, _Lib.rate = lib, int(rate)
+    return lib
+
+
+def version() -> str:
+    with _Lib.lock:
+        lib = _library()
+        raw = lib.espeak_Info(None)
+    return raw.decode() if raw else "?"
+
+
+def _synth(text: str, voice: str, wpm: int) -> np.ndarray:
+    with _Lib.lock:
+        lib = _library()
+        if _Lib.voice != voice:
+            if lib.espeak_SetVoiceByName(voice.encode()) != 0:
+                raise ConfigError(f"espeak-ng has no voice '{voice}'.", code="tts.voice_missing",
+                                  hint="Try en-us, en-gb or en-us+f3.")
+            _Lib.voice = voice
+        lib.espeak_SetParameter(ESPEAK_RATE, int(wpm), 0)
+        _Lib.buf = []
+        data = text.encode("utf-8") + b"\0"
+        err = lib.espeak_Synth(data, len(data), 0, POS_CHARACTER, 0, ESPEAK_CHARS_UTF8, None, None)
+        out, _Lib.buf = _Lib.buf, []
+    if err != 0:
+        raise TtsError(f"espeak-ng could not speak the text (error {err}).")
+    return np.concatenate(out).astype(np.int16) if out else np.zeros(0, dtype=np.int16)
+
+
+class EspeakTts:
+    """The ``Tts`` protocol on in-process espeak-ng. ``EspeakTts(settings=settings)``."""
+
+    name = "espeak"
+
+    def __init__(self, *, settings: Any, voice: str | None = None, rate: float | None = None) -> None:
+        self.settings = settings
+        chosen = voice if voice is not None else getattr(settings, "tts_espeak_voice", "")
+        self.voice = chosen or DEFAULT_VOICE
+        self.rate = float(settings.tts_rate if rate is None else rate)
+        with _Lib.lock:
+            _library()
+        self.sample_rate = _Lib.rate
+
+    async def warmup(self) -> None:
+        import asyncio
+
+        await asyncio.to_thread(_synth, "ready", self.voice, DEFAULT_WPM)
+
+    async def close(self) -> None:
+        """Nothing to release: the library is shared by the process."""
+
+    def _chunks(self, text: str) -> Iterator[AudioChunk]:
+        for sentence in split_text(text):
+            samples = _synth(sentence, self.voice, round(DEFAULT_WPM * self.rate))
+            if samples.size:
+                yield AudioChunk(samples=samples, rate=self.sample_rate, channels=1)
+
+    def synthesize_sync(self, text: str) -> list[AudioChunk]:
+        return list(self._chunks(text)) if text.strip() else []
+
+    async def synthesize(self, text: str) -> AsyncIterator[AudioChunk]:
+        if not text.strip():
+            return
+        async for chunk in iterate_in_thread(lambda: self._chunks(text)):
+            yield chunk
+
+
+def doctor_checks(settings: Any) -> list[Any]:
+    """`sayso doctor`: can each voice load, and which one will speak."""
+    from sayso.doctor import Check
+    from sayso.tts.factory import piper_problem
+
+    checks = []
+    try:
+        checks.append(Check("tts", "espeak-ng (in-process fallback)", "ok", f"version {version()}",
+                            required=False))
+        espeak_ok = True
+    except Exception as exc:
+        espeak_ok = False
+        checks.append(Check("tts", "espeak-ng (in-process fallback)", "warn", str(exc),
+                            fix=".venv/bin/pip install espeakng-loader==0.2.4", required=False))
+    if settings.tts == "piper":
+        problem = piper_problem(settings)
+        if problem is None:
+            checks.append(Check("tts", "piper voice", "ok", "loads; Piper speaks"))
+        else:
+            checks.append(Check(
+                "tts", "piper voice", "warn" if espeak_ok else "missing",
+                f"{problem}; {'espeak-ng speaks instead' if espeak_ok else 'no voice can speak'}",
+                fix="unset SAYSO_TTS_VOICE or reinstall: .venv/bin/pip install -e .",
+                required=not espeak_ok))
+    return checks
