@@ -177,6 +177,11 @@ def bench(
     _not_yet("bench", "benchmark")
 
 
+from sayso.worker.cli import worker_app  # noqa: E402  (light: typer only; the rest loads lazily)
+
+app.add_typer(worker_app, name="worker")
+
+
 def main() -> None:
     """Entry point: run the app; errors become one line on stderr unless --debug."""
     debug = "--debug" in sys.argv[1:]
