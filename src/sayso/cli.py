@@ -151,8 +151,16 @@ def transcribe(
     settings = _settings()
     from sayso.audio.io import read_audio
 
-    read_audio(file, max_seconds=settings.stt_max_audio_s)  # validates the input first
-    _not_yet("transcribe", "speech-to-text stage")
+    audio = read_audio(file, max_seconds=settings.stt_max_audio_s)  # validates the input first
+    from sayso.stt.offline import transcribe_file
+
+    result = transcribe_file(settings, audio)
+    if json_out:
+        import json
+
+        print(json.dumps(result, indent=2))
+    else:
+        print(result["text"] or "(no speech)")
 
 
 @app.command()
@@ -163,8 +171,11 @@ def say(
     rate: Annotated[float | None, typer.Option(help="Speaking rate (1.0 normal).")] = None,
 ) -> None:
     """Speak text into a WAV file."""
-    _settings()
-    _not_yet("say", "text-to-speech stage")
+    settings = _settings()
+    from sayso.tts.offline import say_to_file
+
+    info = say_to_file(settings, text, out, voice=voice, rate=rate)
+    print(f"{info['path']}: {info['audio_s']:.2f} s of speech ({info['voice']}, {info['elapsed_ms']:.0f} ms)")
 
 
 @app.command()
