@@ -131,7 +131,7 @@ class FasterWhisperStt:
                         ) from exc
                     entry.load_ms = (time.perf_counter() - t0) * 1000
                     log.info("whisper model %s loaded in %.0f ms (%s, %s, %d threads)",
-                             self.model_path.name, entry.load_ms, self.device, self.compute_type,
+                             self.model_path, entry.load_ms, self.device, self.compute_type,
                              self.threads)
         return entry.model
 
