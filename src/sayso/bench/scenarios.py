@@ -56,7 +56,7 @@ VOICES: tuple[Voice, ...] = (
     Voice("en-us", 175),
     Voice("en-gb+f3", 155),
     Voice("en-us+m3", 205),
-    Voice("en-gb-scotland+f2", 140),
+    Voice("en-us+f4", 150),
     Voice("en-029+m2", 180),
 )
 #: noise conditions cycled over the scenarios (None = clean)
