@@ -240,6 +240,8 @@ class Settings(BaseSettings):
     """Close a session (and its browser) after this long without activity."""
     max_upload_mb: float = Field(default=50.0, gt=0)
     """Largest audio upload accepted, in MB."""
+    max_upload_s: float = Field(default=120.0, gt=0, le=3600)
+    """Longest audio upload (or API recording) accepted as one spoken command, in seconds."""
     hands_free: bool = True
     """Listen continuously (True) or push-to-talk (False)."""
 

@@ -1,13 +1,24 @@
-"""The web app. Minimal until the web app issue lands: a text box and the reply."""
+"""The web app's entry: exposure and auth checks, building the app, and serving it.
+
+``sayso ui`` calls :func:`serve`. The page itself is in ``layout.py``, its event handlers in
+``handlers.py``, the per-session state in ``sessions.py``, the rendering of TurnEvents in
+``render.py`` and the audio glue in ``audio_stream.py``. Routes beside the page (``/metrics``)
+are added to Gradio's own FastAPI app in :func:`mount_extra_routes`.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import logging
 import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from sayso.config import Settings
 from sayso.errors import AuthError
+from sayso.ui.sessions import SessionManager
+from sayso.ui.stages import Stages
 
 log = logging.getLogger(__name__)
 
@@ -51,33 +62,79 @@ def check_exposure(settings: Settings, *, share: bool) -> list[tuple[str, str]]:
     return pairs
 
 
-def build_app(settings: Settings):  # -> gr.Blocks
+@dataclass
+class WebApp:
+    """The built app: the Gradio page, its session manager, and what launch() needs."""
+
+    demo: Any  # gr.Blocks
+    manager: SessionManager
+    stages: Stages
+    assets: Any  # layout.PageAssets
+
+    def launch(self, settings: Settings, *, auth: list[tuple[str, str]] | None = None,
+               share: bool = False, block: bool = True) -> None:
+        """Serve on settings.ui_host:ui_port; ``/metrics`` is mounted on the same server."""
+        self.demo.queue(default_concurrency_limit=settings.max_sessions).launch(
+            server_name=settings.ui_host,
+            server_port=settings.ui_port,
+            share=share,
+            auth=auth or None,
+            show_error=False,  # errors reach the page as one sentence, never a traceback
+            max_file_size=f"{settings.max_upload_mb:.0f}mb",
+            theme=self.assets.theme,
+            css=self.assets.css,
+            head=self.assets.head,
+            footer_links=[],
+            quiet=True,
+            prevent_thread_lock=True,
+            app_kwargs={"docs_url": None, "redoc_url": None, "openapi_url": None},
+        )
+        mount_extra_routes(self)
+        if block:
+            self.demo.block_thread()
+
+    def close(self) -> None:
+        self.demo.close()
+
+
+def mount_extra_routes(app: WebApp) -> None:
+    """The hook for routes beside the page: ``GET /metrics`` (Prometheus) when available."""
+    try:
+        from sayso.metrics import mount_metrics
+    except ImportError:  # the metrics module is optional for the page
+        log.info("metrics module not available: /metrics is not served")
+        return
+    mount_metrics(app.demo.app)
+
+
+def build_app(settings: Settings, *, stages: Stages | None = None) -> WebApp:
+    """Build the page, its per-session manager and the shared stages (nothing loads yet)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # never phone home
-    import gradio as gr
+    # Gradio's cache (uploads, streamed audio) lives in our data dir, nowhere else
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(Path(settings.data_dir) / "gradio"))
+    from sayso.ui.handlers import UiHandlers
+    from sayso.ui.layout import assets, build_blocks
 
-    def reply(text: str) -> str:
-        text = (text or "").strip()
-        if not text:
-            return "Say or type something."
-        return f"You said: {text}. (The assistant's brain has not been built yet.)"
+    stages = stages or Stages(settings)
+    sinks, on_count = _observers()
+    manager = SessionManager(settings, stages, sinks=sinks, on_count=on_count)
+    handlers = UiHandlers(manager, settings)
+    demo = build_blocks(handlers, settings)
+    return WebApp(demo=demo, manager=manager, stages=stages, assets=assets())
 
-    with gr.Blocks(title="sayso") as demo:
-        gr.Markdown("# sayso\nA private voice assistant that drives your browser.")
-        box = gr.Textbox(label="Type a command", placeholder="open wikipedia")
-        out = gr.Textbox(label="Reply", interactive=False)
-        box.submit(reply, inputs=box, outputs=out)
-    return demo
+
+def _observers() -> tuple[tuple[Any, ...], Any]:
+    """Event sinks every session feeds (metrics, the per-turn log line), and the session gauge."""
+    try:
+        from sayso.metrics import TurnSummaryLog, get_metrics
+    except ImportError:
+        return (), None
+    metrics = get_metrics()
+    return (metrics.sink, TurnSummaryLog()), metrics.active_sessions.set
 
 
 def serve(settings: Settings, *, share: bool = False) -> None:
     pairs = check_exposure(settings, share=share)
-    demo = build_app(settings)
+    app = build_app(settings)
     log.info("serving on http://%s:%d", settings.ui_host, settings.ui_port)
-    demo.queue().launch(
-        server_name=settings.ui_host,
-        server_port=settings.ui_port,
-        share=share,
-        auth=pairs or None,
-        show_error=False,
-        max_file_size=f"{settings.max_upload_mb:.0f}mb",
-    )
+    app.launch(settings, auth=pairs, share=share, block=True)

@@ -1,0 +1,382 @@
+"""TurnEvents -> what the page shows: chat messages, action chips, status, latency, browser.
+
+Pure and synchronous: :class:`ConversationView` folds the event stream of one session into
+view state, and the ``*_html`` functions turn that state into escaped HTML. Nothing here
+decides anything: it only renders what the pipeline reported. Every piece of text that came
+from a user, a model or a web page is escaped before it reaches the page.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from sayso.events import TurnEvent, durations
+
+Status = Literal["idle", "listening", "hearing", "thinking", "speaking", "offline"]
+
+STATUS_TEXT: dict[str, str] = {
+    "idle": "Ready",
+    "listening": "Listening",
+    "hearing": "Hearing you",
+    "thinking": "Thinking",
+    "speaking": "Speaking",
+    "offline": "Unavailable",
+}
+
+MAX_CHIP_ARG = 48
+MAX_MESSAGE = 400
+_PATH_RE = re.compile(r"(?:[A-Za-z]:)?(?:/[\w.@+-]+){2,}/?")
+_TRACE_MARKERS = ("Traceback (most recent call last)", 'File "', "  at ")
+
+
+def esc(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def safe_message(text: object) -> str:
+    """A message fit for the page: one line, no file paths, no traceback, bounded length."""
+    raw = str(text or "").strip()
+    for marker in _TRACE_MARKERS:
+        if marker in raw:
+            raw = raw.split(marker, 1)[0].strip() or "Something went wrong."
+    line = raw.splitlines()[0] if raw else ""
+    line = _PATH_RE.sub(lambda m: m.group(0).rstrip("/").rsplit("/", 1)[-1], line)
+    return line if len(line) <= MAX_MESSAGE else line[: MAX_MESSAGE - 1] + "…"
+
+
+def _short(value: object, limit: int = MAX_CHIP_ARG) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _host(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return _short(url)
+    return parts.netloc or _short(url)
+
+
+def chip_text(tool: str, args: Mapping[str, Any], ok: bool = True) -> str:
+    """A compact, human description of one action: ``clicked 'About us'``."""
+    a = dict(args or {})
+    if tool == "navigate":
+        done = f"opened {_host(str(a.get('url', '')))}"
+    elif tool == "search":
+        done = f"searched '{_short(a.get('query', ''))}'"
+    elif tool == "click":
+        target = a.get("text") or (f"link {a['index']}" if a.get("index") is not None else "")
+        done = f"clicked '{_short(target)}'" if a.get("text") else f"clicked {target}".strip()
+    elif tool == "type":
+        done = f"typed '{_short(a.get('text', ''))}'"
+    elif tool == "scroll":
+        done = f"scrolled {a.get('direction', 'down')}"
+    elif tool == "switch_tab":
+        done = f"switched to tab {a.get('index', '')}".strip()
+    elif tool == "new_tab":
+        done = f"opened a new tab{' at ' + _host(str(a['url'])) if a.get('url') else ''}"
+    elif tool == "media":
+        done = f"media: {a.get('action', '')}".strip()
+    elif tool == "zoom":
+        done = f"zoomed {a.get('direction', '')}".strip()
+    else:
+        done = {
+            "back": "went back",
+            "forward": "went forward",
+            "reload": "reloaded the page",
+            "close_tab": "closed the tab",
+            "read_page": "read the page",
+            "summarize_page": "summarized the page",
+            "read_headings": "read the headings",
+            "stop": "stopped",
+        }.get(tool, tool.replace("_", " "))
+    if ok:
+        return done
+    return f"could not do: {done}"
+
+
+@dataclass(slots=True)
+class Chip:
+    tool: str
+    args: Mapping[str, Any]
+    state: Literal["running", "ok", "failed"] = "running"
+    message: str = ""
+
+    def html(self) -> str:
+        text = chip_text(self.tool, self.args, ok=self.state != "failed")
+        mark = {"running": "…", "ok": "✓", "failed": "✗"}[self.state]
+        title = esc(safe_message(self.message)) if self.message else esc(text)
+        return (f'<span class="sayso-chip sayso-chip-{self.state}" title="{title}">'
+                f'<span aria-hidden="true">{mark}</span> {esc(text)}</span>')
+
+
+@dataclass(slots=True)
+class AssistantEntry:
+    chips: list[Chip] = field(default_factory=list)
+    text: str = ""
+    notices: list[str] = field(default_factory=list)  # errors and interruptions, already safe
+    interrupted: bool = False
+
+    def html(self) -> str:
+        parts: list[str] = []
+        if self.chips:
+            parts.append('<span class="sayso-chips">' + " ".join(c.html() for c in self.chips)
+                         + "</span>")
+        if self.text.strip():
+            parts.append(esc(self.text.strip()))
+        for note in self.notices:
+            parts.append(f'<span class="sayso-notice">{esc(note)}</span>')
+        if self.interrupted:
+            parts.append('<span class="sayso-notice">(interrupted)</span>')
+        return "\n\n".join(parts)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.chips or self.text.strip() or self.notices or self.interrupted)
+
+
+@dataclass(slots=True)
+class BrowserInfo:
+    url: str = ""
+    title: str = ""
+    tabs: tuple[Mapping[str, Any], ...] = ()
+    screenshot: bytes | None = None  # viewport JPEG
+
+
+@dataclass(slots=True)
+class Update:
+    """What one event changed on the page."""
+
+    chat: bool = False
+    status: bool = False
+    latency: bool = False
+    browser: bool = False
+    audio: Any = None  # an AudioChunk to play
+
+
+class ConversationView:
+    """The page state of one session, folded from its TurnEvents."""
+
+    def __init__(self, *, hands_free: bool = False) -> None:
+        self.entries: list[tuple[str, object]] = []  # ("user", str) | ("assistant", AssistantEntry)
+        self.hands_free = hands_free
+        self.mic_on = False  # the page's microphone is streaming
+        self.status: Status = "idle"
+        self.latency: dict[str, float] = {}
+        self.latency_kind = "text"
+        self.browser = BrowserInfo()
+        self._turn_events: dict[str, list[TurnEvent]] = {}
+        self._current: AssistantEntry | None = None
+
+    # ------------------------------------------------------------------ inputs
+    def user_said(self, text: str) -> None:
+        """Show what the user typed or said, and open a fresh assistant reply."""
+        self.entries.append(("user", text))
+        self._current = None
+
+    def notice(self, text: str) -> None:
+        """A message from the app itself (not the assistant's words): shown as a notice."""
+        entry = AssistantEntry(notices=[safe_message(text)])
+        self.entries.append(("assistant", entry))
+        self._current = None
+
+    def alias(self, old: str, new: str) -> None:
+        """The assistant renamed a turn the segmenter started: keep its vad events with it."""
+        events = self._turn_events.pop(old, None)
+        if events:
+            self._turn_events.setdefault(new, [])[:0] = events
+
+    def idle_status(self) -> Status:
+        return "listening" if self.hands_free and self.mic_on else "idle"
+
+    def set_status(self, status: Status) -> bool:
+        changed = status != self.status
+        self.status = status
+        return changed
+
+    def _reply(self) -> AssistantEntry:
+        if self._current is None:
+            self._current = AssistantEntry()
+            self.entries.append(("assistant", self._current))
+        return self._current
+
+    # ------------------------------------------------------------------ events
+    def apply(self, ev: TurnEvent) -> Update:
+        up = Update()
+        self._turn_events.setdefault(ev.turn_id, []).append(ev)
+        d = ev.data or {}
+        t = ev.type
+        if t == "turn-start":
+            up.status = self.set_status("thinking")
+        elif t == "vad-start":
+            up.status = self.set_status("hearing")
+        elif t == "vad-end":
+            up.status = self.set_status("thinking")
+        elif t == "stt-end":
+            text = str(d.get("text", "")).strip()
+            if text:
+                self.user_said(text)
+                up.chat = True
+        elif t == "tool-start":
+            self._reply().chips.append(Chip(tool=str(d.get("tool", "")), args=d.get("args") or {}))
+            up.chat = True
+        elif t == "tool-end":
+            entry = self._reply()
+            tool = str(d.get("tool", ""))
+            chip = next((c for c in reversed(entry.chips) if c.tool == tool and c.state == "running"),
+                        None)
+            if chip is None:
+                chip = Chip(tool=tool, args=d.get("args") or {})
+                entry.chips.append(chip)
+            chip.state = "ok" if d.get("ok", True) else "failed"
+            chip.message = str(d.get("message", ""))
+            up.chat = True
+        elif t == "browser-state":
+            self.browser.url = str(d.get("url", ""))
+            self.browser.title = str(d.get("title", ""))
+            self.browser.tabs = tuple(_tab(x) for x in d.get("tabs", ()) or ())
+            up.browser = True
+        elif t == "reply-text":
+            delta = str(d.get("delta", d.get("text", "")))
+            if delta:
+                self._reply().text += delta
+                up.chat = True
+        elif t == "tts-first-audio":
+            up.status = self.set_status("speaking")
+        elif t == "audio":
+            up.audio = d.get("chunk")
+            up.status = self.set_status("speaking")
+        elif t == "error":
+            self._reply().notices.append(safe_message(d.get("message", "Something went wrong.")))
+            up.chat = True
+        elif t == "cancelled":
+            entry = self._current
+            if entry is not None:
+                entry.interrupted = True
+                up.chat = True
+        elif t == "turn-end":
+            events = self._turn_events.pop(ev.turn_id, [])
+            self.latency = durations(events)
+            self.latency_kind = "voice" if any(e.type == "vad-end" for e in events) else "text"
+            up.latency = bool(self.latency)
+            up.status = self.set_status(self.idle_status())
+            if self._current is not None and self._current.empty:
+                self.entries = [e for e in self.entries if e[1] is not self._current]
+                up.chat = True
+            self._current = None
+        if len(self._turn_events) > 32:  # turns that never ended: keep memory bounded
+            for key in list(self._turn_events)[:-8]:
+                self._turn_events.pop(key, None)
+        return up
+
+    # ------------------------------------------------------------------ output
+    def messages(self) -> list[dict[str, str]]:
+        """The chat, in Gradio's messages format (HTML content, escaped)."""
+        out: list[dict[str, str]] = []
+        for role, item in self.entries:
+            if role == "user":
+                out.append({"role": "user", "content": esc(item)})
+            elif isinstance(item, AssistantEntry) and not item.empty:
+                out.append({"role": "assistant", "content": item.html()})
+        return out
+
+    def last_reply(self) -> str:
+        for role, item in reversed(self.entries):
+            if role == "assistant" and isinstance(item, AssistantEntry):
+                return item.text.strip()
+        return ""
+
+    def last_actions(self) -> list[dict[str, Any]]:
+        for role, item in reversed(self.entries):
+            if role == "user":
+                break
+            if isinstance(item, AssistantEntry) and item.chips:
+                return [{"tool": c.tool, "args": dict(c.args), "ok": c.state == "ok",
+                         "message": safe_message(c.message)} for c in item.chips]
+        return []
+
+
+def _tab(raw: Any) -> Mapping[str, Any]:
+    if isinstance(raw, Mapping):
+        return raw
+    return {k: getattr(raw, k, "") for k in ("index", "title", "url", "active")}
+
+
+# ---------------------------------------------------------------------- HTML pieces
+def status_html(status: Status, detail: str = "") -> str:
+    label = STATUS_TEXT.get(status, status)
+    extra = f'<span class="sayso-status-detail">{esc(detail)}</span>' if detail else ""
+    return (f'<div class="sayso-status sayso-status-{status}" role="status" aria-live="polite">'
+            f'<span class="sayso-dot" aria-hidden="true"></span>'
+            f'<span class="sayso-status-label">{esc(label)}</span>{extra}</div>')
+
+
+LATENCY_STEPS: Sequence[tuple[str, str]] = (
+    ("stt", "transcript"),
+    ("first_token", "first token"),
+    ("action", "action"),
+    ("first_audio", "first audio"),
+    ("total", "done"),
+)
+
+
+def _fmt_ms(ms: float) -> str:
+    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.2f} s"
+
+
+def latency_html(timings: Mapping[str, float], kind: str = "voice") -> str:
+    start = "end of speech" if kind == "voice" else "sent"
+    if not timings:
+        body = '<span class="sayso-muted">No turn yet.</span>'
+    else:
+        steps = [f'<li><span class="sayso-lat-name">{esc(label)}</span> '
+                 f'<span class="sayso-lat-val">{_fmt_ms(timings[key])}</span></li>'
+                 for key, label in LATENCY_STEPS if key in timings]
+        body = (f'<ol class="sayso-latency-steps"><li><span class="sayso-lat-name">{esc(start)}'
+                f'</span> <span class="sayso-lat-val">0</span></li>{"".join(steps)}</ol>')
+    return (f'<section class="sayso-latency" aria-label="Latency of the last turn">'
+            f'<h3>Last turn</h3>{body}</section>')
+
+
+def browser_html(info: BrowserInfo, note: str = "") -> str:
+    """The live browser view: URL, tabs and the latest viewport screenshot."""
+    if note:
+        return (f'<section class="sayso-browser" aria-label="Browser view">'
+                f'<p class="sayso-muted">{esc(note)}</p></section>')
+    if not info.url and info.screenshot is None:
+        return ('<section class="sayso-browser" aria-label="Browser view"><p class="sayso-muted">'
+                'No page open yet. Try &ldquo;open wikipedia&rdquo;.</p></section>')
+    active = ' class="sayso-tab-active" aria-current="page"'
+    tabs = "".join(
+        f'<li{active if t.get("active") else ""}>'
+        f'<span class="sayso-tab-n">{esc(t.get("index", i + 1))}</span> '
+        f'{esc(_short(t.get("title") or t.get("url") or "untitled", 40))}</li>'
+        for i, t in enumerate(info.tabs))
+    tab_list = f'<ol class="sayso-tabs" aria-label="Open tabs">{tabs}</ol>' if tabs else ""
+    img = ""
+    if info.screenshot:
+        data = base64.b64encode(info.screenshot).decode("ascii")
+        alt = f"Screenshot of the page {info.title or info.url}"
+        img = f'<img class="sayso-shot" alt="{esc(alt)}" src="data:image/jpeg;base64,{data}">'
+    return (f'<section class="sayso-browser" aria-label="Browser view">'
+            f'<div class="sayso-urlbar"><span class="sayso-url" title="{esc(info.url)}">'
+            f'{esc(_short(info.url, 90))}</span></div>'
+            f'<p class="sayso-page-title">{esc(_short(info.title, 90))}</p>'
+            f'{img}'
+            f'{tab_list}'
+            f'</section>')
+
+
+def banner_html(notes: Mapping[str, str]) -> str:
+    """Which stages are unavailable and why, in one line each (empty when all is well)."""
+    if not notes:
+        return ""
+    items = "".join(f"<li>{esc(safe_message(msg))}</li>" for msg in notes.values())
+    return (f'<div class="sayso-banner" role="alert"><strong>Running with less:</strong>'
+            f'<ul>{items}</ul></div>')
