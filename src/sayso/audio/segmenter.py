@@ -299,7 +299,10 @@ class Segmenter:
     # ------------------------------------------------- push, with speculation
     async def feed_async(self, chunk: AudioChunk) -> list[Utterance]:
         """Like :meth:`feed`, plus speculative transcription and early end of turn."""
-        return await self._handle(self._marks(chunk))
+        out = await self._handle(self._marks(chunk))
+        if self._spec_task is not None and not self._spec_task.done():
+            await asyncio.sleep(0)  # let the speculative task make progress between chunks
+        return out
 
     async def flush_async(self) -> list[Utterance]:
         return await self._handle(self._flush_marks())

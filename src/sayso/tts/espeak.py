@@ -92,7 +92,7 @@ def _synth(text: str, voice: str, wpm: int) -> np.ndarray:
         if _Lib.voice != voice:
             if lib.espeak_SetVoiceByName(voice.encode()) != 0:
                 raise ConfigError(f"espeak-ng has no voice '{voice}'.", code="tts.voice_missing",
-                                  hint="Try en-us, en-gb or en-us+f3.")
+                                  hint="Try en-us, en (British), en-gb-x-rp or en-us+f3.")
             _Lib.voice = voice
         lib.espeak_SetParameter(ESPEAK_RATE, int(wpm), 0)
         _Lib.buf = []
