@@ -1,0 +1,537 @@
+"""One function per browser tool: ``fn(session, args) -> ToolResult``.
+
+Arguments arrive already checked by ``policy.validate_args``. These functions run in the
+session's worker thread and may raise Selenium errors: ``session.py`` turns crashes into a
+relaunch and everything else into a one-sentence ``ToolResult``. Page text in results is
+marked ``data["untrusted_text"]``: it is data to read or summarise, never instructions.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from selenium.common.exceptions import (
+    ElementClickInterceptedException,
+    ElementNotInteractableException,
+    JavascriptException,
+    StaleElementReferenceException,
+    WebDriverException,
+)
+from selenium.webdriver.common.keys import Keys
+
+from sayso.browser.driver import DriverSession
+from sayso.browser.page import (
+    CLICKABLES_JS,
+    HEADINGS_JS,
+    MAIN_TEXT_JS,
+    MAX_CLICKABLES,
+    MAX_TEXT_CHARS,
+    PAGE_INFO_JS,
+    RESULTS_JS,
+    Clickable,
+    match_clickable,
+    spoken_list,
+    to_clickables,
+)
+from sayso.browser.sites import search_url, site_url
+from sayso.types import ToolResult
+
+log = logging.getLogger(__name__)
+
+SPOKEN_CHARS = 1500  # how much of a page read_page says before stopping
+ZOOM_LEVELS = (0.5, 0.67, 0.75, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0)
+CONSENT_WORDS = (
+    "reject all", "only necessary", "necessary only", "decline", "accept all", "allow all",
+    "accept", "agree", "i agree", "got it", "allow", "consent", "ok", "okay", "continue",
+)
+
+Action = Callable[[DriverSession, dict[str, Any]], ToolResult]
+
+
+def ok(tool: str, message: str, **data: Any) -> ToolResult:
+    return ToolResult(tool=tool, ok=True, message=message, data=data)
+
+
+def fail(tool: str, code: str, message: str, **data: Any) -> ToolResult:
+    return ToolResult(tool=tool, ok=False, message=message, data=data, error_code=code)
+
+
+def _quote(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _page_info(s: DriverSession) -> tuple[str, str, str]:
+    url, title, ready = s.driver.execute_script(PAGE_INFO_JS)
+    return str(url), str(title), str(ready)
+
+
+def wait_ready(s: DriverSession, *, timeout: float | None = None) -> tuple[str, str]:
+    """Wait until the current document is at least interactive; returns (url, title)."""
+    deadline = time.monotonic() + (timeout if timeout is not None else s.page_timeout)
+    url, title, ready = _page_info(s)
+    while ready == "loading" and time.monotonic() < deadline:
+        time.sleep(0.05)
+        url, title, ready = _page_info(s)
+    return url, title
+
+
+def _where(url: str, title: str) -> str:
+    return _quote(title) if title.strip() else (urlsplit(url).hostname or url)
+
+
+def _open(s: DriverSession, tool: str, url: str, *, said: str) -> ToolResult:
+    try:
+        s.driver.get(url)
+    except WebDriverException as exc:
+        text = (exc.msg or "").lower()
+        if "net::err_" in text or "neterror" in text:
+            host = urlsplit(url).hostname or url
+            return fail(tool, "page.unreachable", f"I couldn't reach {host}: the site is down or there is no connection.", url=url)
+        raise
+    cur, title = wait_ready(s, timeout=1.0)
+    if "neterror" in cur or title.lower() in ("problem loading page", "server not found"):
+        host = urlsplit(url).hostname or url
+        return fail(tool, "page.unreachable", f"I couldn't reach {host}: the site is down or there is no connection.", url=url)
+    return ok(tool, f"Opened {_where(cur, title)}.", url=cur, title=title, requested=said)
+
+
+# ---------------------------------------------------------------- navigation
+
+
+def navigate(s: DriverSession, args: dict[str, Any]) -> ToolResult:
+    said = args["url"]
+    url = s.policy.check(site_url(said))
+    return _open(s, "navigate", url, said=said)
+
+
+def search(s: DriverSession, args: dict[str, Any]) -> ToolResult:
+    url = s.policy.check(search_url(s.settings.search_engine, args["query"]))
+    result = _open(s, "search", url, said=args["query"])
+    if not result.ok:
+        return result
+    return ok("search", f"Here are the results for {_quote(args['query'])}.", **result.data)
+
+
+def _history(s: DriverSession, tool: str, step: Callable[[], None], gone: str, done: str) -> ToolResult:
+    before, _, _ = _page_info(s)
+    step()
+    url, title = wait_ready(s)
+    if url == before and tool != "reload":
+        return fail(tool, "history.none", gone, url=url, title=title)
+    return ok(tool, done.format(where=_where(url, title)), url=url, title=title)
+
+
+def back(s: DriverSession, args: dict[str, Any]) -> ToolResult:
+    return _history(s, "back", s.driver.back, "There's no earlier page in this tab.", "Went back to {where}.")
+
+
+def forward(s: DriverSession, args: dict[str, Any]) -> ToolResult:
+    return _history(s, "forward", s.driver.forward, "There's no later page to go forward to.", "Went forward to {where}.")
+
+
+def reload(s: DriverSession, args: dict[str, Any]) -> ToolResult:
+    return _history(s, "reload", s.driver.refresh, "", "Reloaded {where}.")
+
+
+# ---------------------------------------------------------------- tabs
+
+
+def new_tab(s: DriverSession, args: dict[str, Any]) -> ToolResult:
+    url = s.policy.check(site_url(args["url"])) if args.get("url") else None
+    s.driver.switch_to.new_window("tab")
+    if url is None:
+        return ok("new_tab", "Opened a new tab.", url="about:blank", title="")
+    result = _open(s, "new_tab", url, said=args["url"])
+    if not result.ok:
+        return result
+    return ok("new_tab", f"Opened {_where(result.data['url'], result.data['title'])} in a new tab.", **result.data)
+
+
+def close_tab(s: DriverSession, args: dict[str, Any]) -> ToolResult:
+    d = s.driver
+    handles = list(d.window_handles)
+    current = d.current_window_handle
+    if len(handles) == 1:  # closing the last tab would end the browser: leave a blank one
+        d.switch_to.new_window("tab")
+        blank = d.current_window_handle
+        d.switch_to.window(current)
+        d.close()
+        d.switch_to.window(blank)
+        return ok("close_tab", "Closed the tab. No tabs are left, so I opened a blank one.", url="about:blank", title="")
+    pos = handles.index(current) if current in handles else len(handles) - 1
+    d.close()
+    rest = [h for h in handles if h != current]
+    d.switch_to.window(rest[max(0, pos - 1)])
+    url, title = wait_ready(s, timeout=1.0)
+    return ok("close_tab", f"Closed the tab. Now on {_where(url, title)}.", url=url, title=title)
+
+
+def switch_tab(s: DriverSession, args: dict[str, Any]) -> ToolResult:
+    d = s.driver
+    handles = list(d.window_handles)
+    current = d.current_window_handle
+    pos = handles.index(current) if current in handles else 0
+    target = args["index"]
+    if target == "next":
+        new = (pos + 1) % len(handles)
+    elif target == "previous":
+        new = (pos - 1) % len(handles)
+    elif target == "first":
+        new = 0
+    elif target == "last":
+        new = len(handles) - 1
+    else:
+        new = int(target) - 1
+        if new >= len(handles):
+            s.refresh_state()
+            listing = "; ".join(f"{t.index}, {_where(t.url, t.title)}" for t in s.state.tabs)
+            n = len(handles)
+            return fail("switch_tab", "tab.out_of_range",
+                        f"There {'is only one tab' if n == 1 else f'are only {n} tabs'} open: {listing}.",
+                        tabs=n)
+    d.switch_to.window(handles[new])
+    url, title = wait_ready(s, timeout=1.0)
+    return ok("switch_tab", f"Switched to tab {new + 1}, {_where(url, title)}.", url=url, title=title, tab=new + 1)
+
+
+# ---------------------------------------------------------------- clicking
+
+
+def _clickables(s: DriverSession) -> list[Clickable]:
+    return to_clickables(s.driver.execute_script(CLICKABLES_JS, MAX_CLICKABLES))
+
+
+def dismiss_consent(s: DriverSession) -> bool:
+    """Click the consent banner's button (rejecting where the banner offers it)."""
+    items = [c for c in _clickables(s) if c.kind in ("button", "link") and c.text]
+    lowered = [(c, c.text.lower().strip()) for c in items]
+    for word in CONSENT_WORDS:
+        for c, text in lowered:
+            if text == word or (len(text) <= 30 and text.startswith(word)):
+                try:
+                    s.driver.execute_script("arguments[0].click();", c.element)
+                except WebDriverException:
+                    continue
+                log.info("dismissed a consent banner with %r", c.text)
+                return True
+    return False
+
+
+def _click_element(s: DriverSession, target: Clickable, noun: str) -> ToolResult:
+    d = s.driver
+    handles = set(d.window_handles)
+    before, _, _ = _page_info(s)
+    el = target.element
+    d.execute_script("arguments[0].scrollIntoView({block: 'center', inline: 'nearest'});", el)
+    try:
+        el.click()
+    except ElementClickInterceptedException:
+        if dismiss_consent(s):
+            try:
+                el.click()
+            except ElementClickInterceptedException:
+                d.execute_script("arguments[0].click();", el)
+        else:
+            d.execute_script("arguments[0].click();", el)
+    except ElementNotInteractableException:
+        d.execute_script("arguments[0].click();", el)
+    except StaleElementReferenceException:
+        return fail("click", "click.stale", "The page changed before I could click; please say it again.")
+    name = _quote(target.text) or f"{noun} {target.index}"
+    opened = [h for h in d.window_handles if h not in handles]
+    if opened:
+        d.switch_to.window(opened[-1])
+        url, title = wait_ready(s)
+        return ok("click", f"Clicked '{name}'; it opened {_where(url, title)} in a new tab.", url=url, title=title, new_tab=True)
+    url, title = wait_ready(s)
+    if target.kind == "field":
+        return ok("click", f"The cursor is in the '{name}' field.", url=url, title=title)
+    if url != before:
+        return ok("click", f"Clicked '{name}'. Now on {_where(url, title)}.", url=url, title=title)
+    return ok("click", f"Clicked '{name}'.", url=url, title=title)
+
+
+def click(s: DriverSession, args: dict[str, Any]) -> ToolResult:
+    text, index, kind = args.get("text"), args.get("index"), args.get("kind", "auto")
+    if index is not None:
+        results = to_clickables(s.driver.execute_script(RESULTS_JS)) if kind in ("auto", "result") else []
+        if kind == "result" or (kind == "auto" and len(results) >= 3):
+            pool, noun = results, "result"
+        else:
+            pool, noun = [c for c in _clickables(s) if c.kind != "field"], "link"
+        if not pool:
+            return fail("click", "click.not_found", f"There are no {noun}s on this page.")
+        if index > len(pool):
+            return fail("click", "click.out_of_range", f"There {'is only one' if len(pool) == 1 else f'are only {len(pool)}'} {noun}{'' if len(pool) == 1 else 's'} on this page.", count=len(pool))
+        return _click_element(s, pool[index - 1], noun)
+    items = _clickables(s)
+    match = match_clickable(text or "", items)
+    if match.ambiguous:
+        names = [_quote(c.text) for c in match.candidates]
+        return fail(
+            "click", "click.ambiguous", f"I found more than one: {spoken_list(names)}. Which one?",
+            candidates=[{"text": c.text, "href": c.href, "kind": c.kind} for c in match.candidates],
+            untrusted_text="\n".join(c.text for c in match.candidates),
+        )
+    if match.best is None:
+        return fail("click", "click.not_found", f"I couldn't find a link or button called '{_quote(text or '')}' on this page.")
+    return _click_element(s, match.best, "link")
+
+
+# ---------------------------------------------------------------- typing
+
+_FIELD_JS = r"""
+const editable = (el) => el && (el.isContentEditable || (el.tagName === 'TEXTAREA') ||
+  (el.tagName === 'INPUT' && !['button','submit','reset','checkbox','radio','file','image','range','color','hidden'].includes(el.type)));
+const vis = (el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== 'hidden'; };
+let el = document.activeElement;
+if (!(editable(el) && vis(el))) {
+  const all = Array.from(document.querySelectorAll('input,textarea,[contenteditable=true],[role=searchbox],[role=textbox]')).filter(e => editable(e) && vis(e) && !e.disabled && !e.readOnly && e.type !== 'password');
+  el = all.find(e => e.type === 'search' || e.getAttribute('role') === 'searchbox' || ['q','query','search','s'].includes(e.name) || e.closest('[role=search]')) || all[0] || null;
+}
+if (!el) return null;
+const isSearch = el.type === 'search' || el.getAttribute('role') === 'searchbox' || ['q','query','search','s'].includes(el.name) || !!el.closest('[role=search]') || /search/i.test(el.placeholder || '') || /search/i.test(el.getAttribute('aria-label') || '');
+let label = el.getAttribute('aria-label') || (el.labels && el.labels[0] ? el.labels[0].innerText : '') || el.placeholder || el.name || '';
+return [el, {label: label.replace(/\s+/g, ' ').trim().slice(0, 80), search: isSearch, password: el.type === 'password', rich: !!el.isContentEditable}];
+"""
+
+_IS_SEARCH_JS = r"""
+const el = arguments[0];
+return el.type === 'search' || el.getAttribute('role') === 'searchbox' || ['q','query','search','s'].includes(el.name) || !!el.closest('[role=search]') || /search/i.test(el.placeholder || '');
+"""
+
+
+def type_text(s: DriverSession, args: dict[str, Any]) -> ToolResult:
+    d = s.driver
+    text, field, submit = args["text"], args.get("field"), args.get("submit")
+    if field:
+        fields = [c for c in _clickables(s) if c.kind == "field"]
+        match = match_clickable(field, fields, prefer="field")
+        if match.ambiguous:
+            names = [_quote(c.text) for c in match.candidates]
+            return fail("type", "type.ambiguous", f"There is more than one field like that: {spoken_list(names)}. Which one?",
+                        candidates=[c.text for c in match.candidates], untrusted_text="\n".join(c.text for c in match.candidates))
+        if match.best is None:
+            return fail("type", "type.no_field", f"I couldn't find a field called '{_quote(field)}' on this page.")
+        el, label = match.best.element, match.best.text
+        is_search = bool(d.execute_script(_IS_SEARCH_JS, el))
+    else:
+        found = d.execute_script(_FIELD_JS)
+        if not found:
+            return fail("type", "type.no_field", "There is no text field on this page to type into.")
+        el, info = found
+        label, is_search = str(info.get("label") or ""), bool(info.get("search"))
+    before, _, _ = _page_info(s)
+    try:
+        d.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].focus();", el)
+        if el.tag_name.lower() in ("input", "textarea"):
+            el.clear()
+        el.send_keys(text)
+    except ElementNotInteractableException:
+        return fail("type", "type.not_editable", f"I can't type into the '{_quote(label) or 'selected'}' field.")
+    do_submit = is_search if submit is None else submit
+    where = f"the '{_quote(label)}' field" if label else "the field"
+    if do_submit:
+        el.send_keys(Keys.ENTER)
+        url, title = wait_ready(s)
+        if url != before:
+            return ok("type", f"Typed '{_quote(text)}' into {where} and submitted it. Now on {_where(url, title)}.", url=url, title=title, submitted=True)
+        return ok("type", f"Typed '{_quote(text)}' into {where} and pressed Enter.", url=url, title=title, submitted=True)
+    return ok("type", f"Typed '{_quote(text)}' into {where}.", submitted=False)
+
+
+# ---------------------------------------------------------------- scrolling, zoom, media
+
+_SCROLL_JS = r"""
+const dir = arguments[0];
+let el = document.scrollingElement || document.documentElement;
+let page = innerHeight;
+if (el.scrollHeight <= el.clientHeight + 2) {
+  let best = null, area = 0, n = 0;
+  for (const c of document.body ? document.body.querySelectorAll('*') : []) {
+    if (++n > 4000) break;
+    if (c.scrollHeight <= c.clientHeight + 2 || c.clientHeight < 100) continue;
+    const oy = getComputedStyle(c).overflowY;
+    if (oy !== 'auto' && oy !== 'scroll') continue;
+    const a = c.clientWidth * c.clientHeight;
+    if (a > area) { area = a; best = c; }
+  }
+  if (best) { el = best; page = best.clientHeight; }
+}
+const before = el.scrollTop, max = el.scrollHeight - el.clientHeight;
+const to = dir === 'down' ? before + page * 0.85 : dir === 'up' ? before - page * 0.85 : dir === 'top' ? 0 : max;
+el.scrollTo({top: to, behavior: 'instant'});
+return [before, el.scrollTop, max];
+"""
+
+
+def scroll(s: DriverSession, args: dict[str, Any]) -> ToolResult:
+    direction = args["direction"]
+    before, after, top = (float(v) for v in s.driver.execute_script(_SCROLL_JS, direction))
+    data = {"y": after, "max": top}
+    if abs(after - before) < 1:
+        end = "top" if direction in ("up", "top") else "bottom"
+        if top <= 1:
+            return ok("scroll", "This page fits on one screen; there is nothing to scroll.", **data)
+        return ok("scroll", f"Already at the {end} of the page.", **data)
+    if direction in ("top", "bottom"):
+        return ok("scroll", f"Scrolled to the {direction} of the page.", **data)
+    at_end = (direction == "down" and after >= top - 1) or (direction == "up" and after <= 1)
+    tail = f" That's the {'bottom' if direction == 'down' else 'top'} of the page." if at_end else ""
+    return ok("scroll", f"Scrolled {direction}.{tail}", **data)
+
+
+_ZOOM_JS = r"""
+const r = document.documentElement;
+if (arguments[0] !== null) r.style.zoom = String(arguments[0]);
+return parseFloat(r.style.zoom || '1') || 1;
+"""
+
+
+def zoom(s: DriverSession, args: dict[str, Any]) -> ToolResult:
+    current = float(s.driver.execute_script(_ZOOM_JS, None))
+    direction = args["direction"]
+    if direction == "reset":
+        level = 1.0
+    elif direction == "in":
+        level = next((z for z in ZOOM_LEVELS if z > current + 1e-3), ZOOM_LEVELS[-1])
+    else:
+        level = next((z for z in reversed(ZOOM_LEVELS) if z < current - 1e-3), ZOOM_LEVELS[0])
+    if abs(level - current) < 1e-3 and direction != "reset":
+        limit = "largest" if direction == "in" else "smallest"
+        return ok("zoom", f"The page is already at its {limit} zoom, {round(current * 100)}%.", zoom=current)
+    s.driver.execute_script(_ZOOM_JS, level)
+    s.zoom[s.driver.current_window_handle] = level
+    if direction == "reset":
+        return ok("zoom", "Zoom reset to 100%.", zoom=level)
+    return ok("zoom", f"Zoomed {direction} to {round(level * 100)}%.", zoom=level)
+
+
+_MEDIA_JS = r"""
+const action = arguments[0], done = arguments[arguments.length - 1];
+const all = Array.from(document.querySelectorAll('video,audio'));
+if (!all.length) { done(null); return; }
+const area = (m) => { const r = m.getBoundingClientRect(); return r.width * r.height; };
+const m = all.find(x => !x.paused) || all.slice().sort((a, b) => area(b) - area(a))[0];
+const state = () => ({tag: m.tagName.toLowerCase(), paused: m.paused, muted: m.muted, error: ''});
+if (action === 'play') {
+  let finished = false;
+  const finish = (s) => { if (!finished) { finished = true; done(s); } };
+  setTimeout(() => finish(state()), 3000);
+  Promise.resolve(m.play()).then(() => finish(state())).catch((e) => finish(Object.assign(state(), {error: e.name})));
+  return;
+}
+if (action === 'pause') m.pause();
+if (action === 'mute') m.muted = true;
+if (action === 'unmute') { m.muted = false; if (m.volume === 0) m.volume = 1; }
+done(state());
+"""
+
+
+def media(s: DriverSession, args: dict[str, Any]) -> ToolResult:
+    action = args["action"]
+    state = s.driver.execute_async_script(_MEDIA_JS, action)
+    if not state:
+        return fail("media", "media.none", "There's no video or audio on this page.")
+    what = "video" if state.get("tag") == "video" else "audio"
+    if action == "play":
+        if state.get("paused"):
+            return fail("media", "media.blocked", f"The {what} would not start playing.", **state)
+        return ok("media", f"Playing the {what}.", **state)
+    done = {"pause": "Paused", "mute": "Muted", "unmute": "Unmuted"}[action]
+    return ok("media", f"{done} the {what}.", **state)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _main_text(s: DriverSession) -> str:
+    return str(s.driver.execute_script(MAIN_TEXT_JS, MAX_TEXT_CHARS) or "")
+
+
+def _cut(text: str, limit: int) -> tuple[str, bool]:
+    if len(text) <= limit:
+        return text, False
+    head = text[:limit]
+    stop = max(head.rfind(". "), head.rfind(".\n"), head.rfind("\n"))
+    return (head[: stop + 1] if stop > limit // 2 else head).rstrip(), True
+
+
+def read_page(s: DriverSession, args: dict[str, Any]) -> ToolResult:
+    text = _main_text(s)
+    url, title, _ = _page_info(s)
+    if not text.strip():
+        return fail("read_page", "page.empty", "This page has no text to read.", url=url, title=title)
+    spoken, more = _cut(text, SPOKEN_CHARS)
+    return ok("read_page", spoken, text=text, untrusted_text=text, url=url, title=title, truncated=more, chars=len(text))
+
+
+def summarize_page(s: DriverSession, args: dict[str, Any]) -> ToolResult:
+    text = _main_text(s)
+    url, title, _ = _page_info(s)
+    if not text.strip():
+        return fail("summarize_page", "page.empty", "This page has no text to summarise.", url=url, title=title)
+    return ok("summarize_page", f"Here is the text of {_where(url, title)} to summarise.",
+              text=text, untrusted_text=text, url=url, title=title, chars=len(text))
+
+
+def read_headings(s: DriverSession, args: dict[str, Any]) -> ToolResult:
+    heads = s.driver.execute_script(HEADINGS_JS) or []
+    if not heads:
+        return fail("read_headings", "page.no_headings", "This page has no headings.")
+    names = [_quote(h["text"], 80) for h in heads]
+    shown = names[:20]
+    more = f", and {len(names) - 20} more" if len(names) > 20 else ""
+    n = len(names)
+    message = f"This page has {n} heading{'s' if n != 1 else ''}: " + "; ".join(shown) + more + "."
+    return ok("read_headings", message, headings=heads, untrusted_text="\n".join(h["text"] for h in heads))
+
+
+# ---------------------------------------------------------------- screenshot
+
+
+def screenshot_jpeg(s: DriverSession, quality: int = 70) -> bytes:
+    """The visible part of the page as JPEG (Chromium: one CDP call; others: PNG -> JPEG)."""
+    d = s.driver
+    if hasattr(d, "execute_cdp_cmd"):
+        try:
+            shot = d.execute_cdp_cmd("Page.captureScreenshot", {"format": "jpeg", "quality": quality})
+            return base64.b64decode(shot["data"])
+        except (WebDriverException, JavascriptException, KeyError):
+            pass
+    png = d.get_screenshot_as_png()
+    try:
+        from PIL import Image
+    except ImportError:
+        return png
+    img = Image.open(io.BytesIO(png)).convert("RGB")
+    out = io.BytesIO()
+    img.save(out, format="JPEG", quality=quality)
+    return out.getvalue()
+
+
+ACTIONS: dict[str, Action] = {
+    "navigate": navigate,
+    "search": search,
+    "click": click,
+    "type": type_text,
+    "scroll": scroll,
+    "back": back,
+    "forward": forward,
+    "reload": reload,
+    "new_tab": new_tab,
+    "close_tab": close_tab,
+    "switch_tab": switch_tab,
+    "read_page": read_page,
+    "summarize_page": summarize_page,
+    "read_headings": read_headings,
+    "media": media,
+    "zoom": zoom,
+}

@@ -1,0 +1,251 @@
+"""What is on the page, each read with one ``execute_script`` call.
+
+- ``clickables``: visible links, buttons and inputs with their spoken text, in reading order;
+- ``results``: the results-like list of a page ("open the second result");
+- ``main_text``: the readable main text (no navigation, headers, footers, forms);
+- ``headings``: h1-h6 in order;
+- ``match_clickable``: fuzzy choice by spoken text (filler words stripped, rapidfuzz
+  token_set_ratio), with an ambiguity verdict when two different targets are equally good.
+
+Everything read here is page content: data, never instructions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from rapidfuzz import fuzz
+
+MAX_CLICKABLES = 600
+MAX_TEXT_CHARS = 50_000
+MATCH_THRESHOLD = 70.0  # token_set_ratio below this is "not found"
+AMBIGUITY_MARGIN = 6.0  # candidates this close to the best are "equally good"
+
+# one JS helper shared by the snippets: visibility and the spoken name of an element
+_JS_HELPERS = r"""
+const vis = (el) => {
+  if (!el.isConnected) return false;
+  const r = el.getBoundingClientRect();
+  if (r.width < 1 || r.height < 1) return false;
+  const s = getComputedStyle(el);
+  return s.visibility !== 'hidden' && s.display !== 'none' && parseFloat(s.opacity || '1') > 0.05;
+};
+const clean = (t) => (t || '').replace(/\s+/g, ' ').trim();
+const skipped = (el) => !!el.closest('nav,header,footer,aside,form,[role=navigation],[role=banner],[role=contentinfo],[aria-hidden=true],script,style,noscript,template');
+const nameOf = (el) => {
+  let t = clean(el.getAttribute('aria-label'));
+  if (!t && el.getAttribute('aria-labelledby')) {
+    t = clean(el.getAttribute('aria-labelledby').split(/\s+/).map(id => {
+      const n = document.getElementById(id); return n ? n.innerText : ''; }).join(' '));
+  }
+  const tag = el.tagName.toLowerCase();
+  if (!t && (tag === 'input' || tag === 'textarea' || tag === 'select')) {
+    if (el.labels && el.labels.length) t = clean(el.labels[0].innerText);
+    if (!t && ['submit', 'button', 'reset'].includes(el.type)) t = clean(el.value);
+    if (!t) t = clean(el.placeholder || el.title || el.name);
+  }
+  if (!t) t = clean(el.innerText);
+  if (!t) { const img = el.querySelector('img[alt]'); if (img) t = clean(img.alt); }
+  if (!t) t = clean(el.title);
+  return t.slice(0, 150);
+};
+"""
+
+CLICKABLES_JS = _JS_HELPERS + r"""
+const sel = 'a[href],button,input:not([type=hidden]),select,textarea,summary,[role=button],[role=link],[role=tab],[role=menuitem],[role=checkbox],[role=switch],[role=searchbox],[role=textbox],[contenteditable=true],[onclick]';
+const els = [], info = [];
+for (const el of document.querySelectorAll(sel)) {
+  if (els.length >= arguments[0]) break;
+  if (!vis(el) || el.disabled) continue;
+  if (el.parentElement && el.parentElement.closest(sel) && el.parentElement.closest(sel).matches('a[href],button')) continue;
+  const tag = el.tagName.toLowerCase();
+  const r = el.getBoundingClientRect();
+  els.push(el);
+  info.push({tag: tag, text: nameOf(el), href: tag === 'a' ? el.href : '',
+             type: (el.type || el.getAttribute('role') || '').toLowerCase(),
+             in_view: r.bottom > 0 && r.top < innerHeight});
+}
+return [els, info];
+"""
+
+RESULTS_JS = _JS_HELPERS + r"""
+const linkIn = (box) => {
+  for (const a of box.querySelectorAll('a[href]')) {
+    if (vis(a) && clean(a.innerText).length >= 3) return a;
+  }
+  return null;
+};
+let best = null, bestScore = 0;
+for (const box of document.querySelectorAll('ol,ul,div,section,main,tbody')) {
+  if (box.closest('nav,header,footer,aside,[role=navigation]')) continue;
+  const kids = Array.from(box.children).filter(k => vis(k) && linkIn(k));
+  if (kids.length < 3) continue;
+  const textLen = kids.reduce((n, k) => n + clean(k.innerText).length, 0);
+  const score = kids.length * Math.min(textLen / kids.length, 200);
+  if (score > bestScore) { best = kids; bestScore = score; }
+}
+let links = best ? best.map(linkIn) : [];
+if (links.length < 3) {
+  links = Array.from(document.querySelectorAll('h2 a[href],h3 a[href],h4 a[href]')).filter(a => vis(a) && !a.closest('nav,header,footer,aside'));
+}
+links = links.slice(0, 50);
+return [links, links.map(a => ({tag: 'a', text: nameOf(a), href: a.href, type: 'result', in_view: true}))];
+"""
+
+MAIN_TEXT_JS = _JS_HELPERS + r"""
+const articles = document.querySelectorAll('article');
+const root = document.querySelector('main,[role=main]') || (articles.length === 1 ? articles[0] : null) || document.body;
+if (!root) return '';
+const blocks = root.querySelectorAll('h1,h2,h3,h4,h5,h6,p,li,blockquote,pre,dd,dt,figcaption,td,th');
+const out = [];
+let n = 0;
+for (const el of blocks) {
+  if (skipped(el) && !(root !== document.body && el.closest('form') && false)) continue;
+  if (el.parentElement && el.parentElement.closest('p,li,blockquote,pre,td,th,dd')) continue;
+  if (!vis(el)) continue;
+  const t = clean(el.innerText);
+  if (!t) continue;
+  out.push(t); n += t.length;
+  if (n > arguments[0]) break;
+}
+let text = out.join('\n');
+if (text.length < 200) {
+  const all = clean(root.innerText);
+  if (all.length > text.length) text = all;
+}
+return text.slice(0, arguments[0]);
+"""
+
+HEADINGS_JS = _JS_HELPERS + r"""
+const out = [];
+for (const h of document.querySelectorAll('h1,h2,h3,h4,h5,h6,[role=heading]')) {
+  if (!vis(h) || h.closest('nav,footer,[aria-hidden=true]')) continue;
+  const t = clean(h.innerText);
+  if (!t) continue;
+  const level = /^h[1-6]$/i.test(h.tagName) ? +h.tagName[1] : +(h.getAttribute('aria-level') || 2);
+  out.push({level: level, text: t.slice(0, 200)});
+  if (out.length >= 60) break;
+}
+return out;
+"""
+
+PAGE_INFO_JS = "return [location.href, document.title, document.readyState];"
+
+FILLER = frozenset(
+    "a an the on onto in into at to please click press tap hit select choose open follow go "
+    "link button buttons links tab called named labelled labeled titled says that which one "
+    "thing item option".split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Clickable:
+    index: int  # 1-based, reading order
+    text: str
+    tag: str = "a"
+    href: str = ""
+    type: str = ""
+    in_view: bool = False
+    element: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def kind(self) -> str:
+        if self.tag == "a" or self.type == "link":
+            return "link"
+        if self.tag in ("input", "textarea", "select") and self.type not in ("submit", "button", "reset", "checkbox", "radio"):
+            return "field"
+        return "button"
+
+
+def to_clickables(raw: Any) -> list[Clickable]:
+    """Turn the ``[elements, info]`` pair a snippet returns into Clickables."""
+    if not isinstance(raw, list | tuple) or len(raw) != 2:
+        return []
+    elements, infos = raw
+    out = []
+    for i, (el, info) in enumerate(zip(elements, infos, strict=False), start=1):
+        out.append(
+            Clickable(
+                index=i,
+                text=str(info.get("text") or ""),
+                tag=str(info.get("tag") or ""),
+                href=str(info.get("href") or ""),
+                type=str(info.get("type") or ""),
+                in_view=bool(info.get("in_view")),
+                element=el,
+            )
+        )
+    return out
+
+
+def normalise(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+
+
+def strip_filler(text: str) -> str:
+    """'click on the login button please' -> 'login'; keeps the words if all are filler."""
+    words = normalise(text).split()
+    kept = [w for w in words if w not in FILLER]
+    return " ".join(kept or words)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """The verdict of a fuzzy search: one target, several equally good ones, or none."""
+
+    best: Clickable | None
+    candidates: tuple[Clickable, ...] = ()
+    score: float = 0.0
+
+    @property
+    def ambiguous(self) -> bool:
+        return self.best is None and len(self.candidates) > 1
+
+
+def _score(query: str, text: str) -> float:
+    cand = normalise(text)
+    if not cand:
+        return 0.0
+    if cand == query or cand.replace(" ", "") == query.replace(" ", ""):
+        return 101.0  # the exact words (or "login" for "Log in") beat any partial match
+    score = fuzz.token_set_ratio(query, cand)
+    squashed = fuzz.ratio(query.replace(" ", ""), cand.replace(" ", ""))
+    return float(max(score, squashed))
+
+
+def match_clickable(spoken: str, items: list[Clickable], *, prefer: str | None = None) -> Match:
+    """Choose the clickable the user named. ``prefer`` ("field", "link", "button") breaks ties."""
+    query = strip_filler(spoken)
+    if not query:
+        return Match(None)
+    scored = sorted(
+        ((s, c) for c in items if (s := _score(query, c.text)) >= MATCH_THRESHOLD),
+        key=lambda sc: (-sc[0], not sc[1].in_view, sc[1].index),
+    )
+    if not scored:
+        return Match(None)
+    top_score = scored[0][0]
+    close = [c for s, c in scored if s >= top_score - AMBIGUITY_MARGIN]
+    if prefer:
+        preferred = [c for c in close if c.kind == prefer]
+        close = preferred or close
+    distinct: list[Clickable] = []
+    seen: set[tuple[str, str]] = set()
+    for c in close:
+        key = (normalise(c.text), c.href)
+        if key not in seen:
+            seen.add(key)
+            distinct.append(c)
+    if len(distinct) == 1 or top_score > 100:
+        return Match(close[0], tuple(distinct), top_score)
+    # same words, different targets, or different words that fit equally well: ask
+    return Match(None, tuple(distinct[:4]), top_score)
+
+
+def spoken_list(items: list[str], conj: str = "or") -> str:
+    quoted = [f"'{t}'" for t in items]
+    if len(quoted) <= 1:
+        return "".join(quoted)
+    return ", ".join(quoted[:-1]) + f" {conj} " + quoted[-1]
