@@ -36,6 +36,10 @@ BACKENDS: dict[str, dict[str, str]] = {
     "vad": {
         "silero": "sayso.audio.segmenter:Segmenter",
     },
+    "browser": {  # local Chromium/Firefox, or a Grid when browser_remote_url is set
+        "chromium": "sayso.browser.session:SeleniumBrowser",
+        "firefox": "sayso.browser.session:SeleniumBrowser",
+    },
 }
 
 # a missing module in these names the extra that provides it
