@@ -126,8 +126,26 @@ def chat(
     headed: Annotated[bool, typer.Option("--headed", help="Show the browser window.")] = False,
 ) -> None:
     """Talk to the assistant in the terminal (it drives the browser)."""
-    _settings()
-    _not_yet("chat", "agent stage")
+    settings = _settings(**({"browser_headless": False} if headed else {}))
+    import asyncio
+
+    from sayso.agent.textmode import human_lines, run_turn, text_session
+
+    async def loop() -> None:
+        async with text_session(settings) as assistant:
+            print("sayso chat: type what to do or ask; an empty line or Ctrl-D quits.")
+            while (line := await asyncio.to_thread(_read_line, "you> ")):
+                result, _ = await run_turn(assistant, line)
+                print("\n".join(human_lines(result)))
+
+    asyncio.run(loop())
+
+
+def _read_line(prompt: str) -> str:
+    try:
+        return input(prompt).strip()
+    except EOFError:
+        return ""
 
 
 @app.command()
@@ -138,8 +156,24 @@ def do(
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object per turn.")] = False,
 ) -> None:
     """Run one turn from text: plan and perform the browser actions."""
-    _settings()
-    _not_yet("do", "agent stage")
+    import asyncio
+    import json
+
+    from sayso.agent.textmode import human_lines, run_turn, start_url_overrides, text_session
+
+    base = _settings()
+    settings = _settings(**start_url_overrides(base.browser_allowlist, url)) if url and not dry_run else base
+    lines = sys.stdin if utterance == "-" else [utterance]
+
+    async def turns() -> None:
+        async with text_session(settings, url=url, dry_run=dry_run) as assistant:
+            for line in lines:
+                if not line.strip():
+                    continue
+                result, _ = await run_turn(assistant, line.strip())
+                print(json.dumps(result) if json_out else "\n".join(human_lines(result)), flush=True)
+
+    asyncio.run(turns())
 
 
 @app.command()

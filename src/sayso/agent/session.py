@@ -1,0 +1,268 @@
+"""The assistant of one user: turns, history, barge-in. The web app, ``sayso chat``/``do``,
+the metrics and the benchmark all consume the event stream documented here.
+
+Use::
+
+    assistant = Assistant(settings=s, llm=llm, stt=stt, tts=tts, browser=browser, sink=fanout)
+    async for event in assistant.text_turn("open wikipedia"):     # or voice_turn(utterance)
+        ...
+    assistant.cancel()   # barge-in: stops the LLM stream and pending speech of the current turn
+
+Any stage may be ``None`` (not installed, failed to load): the turn says so in one sentence and
+goes on; fast-path browser commands work without an LLM, text turns without STT or TTS.
+
+Event stream (``sayso.events.TurnEvent``: ``type``, ``turn_id``, ``t_ms`` monotonic ms, ``data``),
+in order; every turn starts with ``turn-start`` and ends with exactly one of ``turn-end`` or
+``cancelled``:
+
+=================  ==========================================================================
+turn-start         {source: "text"|"voice", text?}
+stt-end            {text, no_speech_prob, avg_logprob, elapsed_ms}          (voice turns only)
+llm-first-token    {round}                    the LLM's first output (each round; summaries too)
+llm-end            {round, prompt_tokens, cached_tokens, completion_tokens, prompt_ms,
+                   predicted_ms}
+intent-end         {local: bool, tools: [names]}  what was decided; local = fast path, no LLM;
+                   tools = [] for a plain answer
+tool-start         {tool, args}
+tool-end           {tool, ok, message, error_code}      (no page data, no page text)
+browser-state      {url, title, tabs: [{index, title, url, active}]}   after each browser tool
+reply-text         {delta}                   reply text as it is produced (join for the reply)
+tts-first-audio    {text}                    just before the first audio chunk
+audio              {chunk: AudioChunk (int16 mono, the TTS rate), text: the sentence}
+error              {code, message}           a stage failed; the turn goes on when it can
+turn-end           {transcript, reply, actions: [{tool, args, ok, error}], local, empty?}
+cancelled          {}                        the turn was cancelled (barge-in, stop)
+=================  ==========================================================================
+
+A voice turn with no speech (empty or made-up transcript) ends with ``turn-end`` with
+``empty: true`` and nothing said; a doubtful transcript gets "Sorry, could you repeat that?".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
+
+from sayso.agent.conversation import Conversation, Exchange
+from sayso.agent.speaker import Speaker
+from sayso.agent.turn import Turn, TurnOutcome
+from sayso.browser.base import Browser, BrowserState
+from sayso.config import Settings
+from sayso.errors import SaysoError
+from sayso.events import EventSink, TurnEvent, new_turn_id
+from sayso.llm.base import Llm
+from sayso.logs import turn_context
+from sayso.stt.base import Stt
+from sayso.tts.base import Tts
+from sayso.types import Transcript, Utterance
+
+log = logging.getLogger(__name__)
+
+REPEAT = "Sorry, could you repeat that?"
+NO_STT = "I can't hear you right now, because speech recognition is not available."
+# Whisper's own doubt (the speech stage's thresholds when it provides them)
+DOUBT_NO_SPEECH = 0.6
+DOUBT_LOGPROB = -1.0
+
+Emit = Callable[..., None]
+
+
+def doubtful(t: Transcript) -> bool:
+    try:
+        from sayso.stt.filters import doubtful as stage_doubtful
+    except ImportError:
+        return (t.no_speech_prob >= DOUBT_NO_SPEECH and t.avg_logprob <= DOUBT_LOGPROB / 2) or (
+            t.avg_logprob <= DOUBT_LOGPROB)
+    return bool(stage_doubtful(t.no_speech_prob, t.avg_logprob))
+
+
+class Assistant:
+    """One user's assistant. STT, LLM and TTS may be shared between assistants; the browser not."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        llm: Llm | None,
+        stt: Stt | None,
+        tts: Tts | None,
+        browser: Browser | None,
+        sink: EventSink | None = None,
+        dry_run: bool = False,
+        history_tokens: int = 600,
+    ) -> None:
+        self.settings = settings
+        self.llm = llm
+        self.stt = stt
+        self.tts = tts
+        self.browser = browser
+        self.sink = sink
+        self.dry_run = dry_run
+        self.speak = True  # False: text only (sayso do / chat), no TTS even when one is given
+        self.conversation = Conversation(budget_tokens=history_tokens)
+        self.page = BrowserState()
+        self._current: asyncio.Task[None] | None = None
+
+    # history ---------------------------------------------------------------------------------
+    @property
+    def history(self) -> Sequence[Exchange]:
+        return self.conversation.turns
+
+    def clear_history(self) -> None:
+        self.conversation.clear()
+
+    # turns -----------------------------------------------------------------------------------
+    def text_turn(self, text: str) -> AsyncIterator[TurnEvent]:
+        """One turn from typed (or already transcribed) text."""
+
+        async def body(emit: Emit, say: Callable[[str], None]) -> TurnOutcome:
+            emit("turn-start", source="text", text=text)
+            return await self._run_text(text, emit, say)
+
+        return self._stream(body)
+
+    def voice_turn(self, utt: Utterance) -> AsyncIterator[TurnEvent]:
+        """One turn from speech: STT first (or the segmenter's speculative transcript)."""
+
+        async def body(emit: Emit, say: Callable[[str], None]) -> TurnOutcome:
+            emit("turn-start", source="voice")
+            if utt.transcript is not None:
+                transcript = utt.transcript
+            elif self.stt is None:
+                emit("error", code="stage.unavailable", message=NO_STT)
+                say(NO_STT)
+                return TurnOutcome(transcript="", reply=NO_STT)
+            else:
+                transcript = await self.stt.transcribe(utt)
+            emit("stt-end", text=transcript.text, no_speech_prob=round(transcript.no_speech_prob, 3),
+                 avg_logprob=round(transcript.avg_logprob, 3), elapsed_ms=round(transcript.elapsed_ms, 1))
+            if transcript.empty:
+                return TurnOutcome(transcript="")
+            if doubtful(transcript):
+                say(REPEAT)
+                return TurnOutcome(transcript=transcript.text.strip(), reply=REPEAT)
+            return await self._run_text(transcript.text.strip(), emit, say)
+
+        return self._stream(body)
+
+    def cancel(self) -> None:
+        """Barge-in: cancel the current turn (its LLM stream and pending speech)."""
+        task = self._current
+        if task is not None and not task.done():
+            task.cancel()
+
+    @property
+    def busy(self) -> bool:
+        return self._current is not None and not self._current.done()
+
+    async def close(self) -> None:
+        """End the session: cancel the turn and close this session's browser (shared models stay)."""
+        self.cancel()
+        if self._current is not None:
+            await asyncio.wait({self._current})
+        browser, self.browser = self.browser, None
+        if browser is not None:
+            try:
+                await browser.close()
+            except Exception:  # closing is best effort
+                log.warning("closing the browser failed", exc_info=True)
+
+    # internals -------------------------------------------------------------------------------
+    async def _run_text(self, text: str, emit: Emit, say: Callable[[str], None]) -> TurnOutcome:
+        text = text.strip()
+        if not text:
+            return TurnOutcome(transcript="")
+        if self.browser is not None and not self.page.url and not self.dry_run:
+            try:
+                self.page = await self.browser.state()
+            except Exception:
+                log.debug("no browser state yet", exc_info=True)
+        turn = Turn(settings=self.settings, llm=self.llm, browser=self.browser, conversation=self.conversation,
+                    emit=emit, say=say, page=self.page, dry_run=self.dry_run)
+        outcome = await turn.run(text)
+        self.page = turn.page
+        return outcome
+
+    def _stream(self, body: Callable[[Emit, Callable[[str], None]], Awaitable[TurnOutcome]]
+                ) -> AsyncIterator[TurnEvent]:
+        return self._events(body)
+
+    async def _events(self, body: Callable[[Emit, Callable[[str], None]], Awaitable[TurnOutcome]]
+                      ) -> AsyncIterator[TurnEvent]:
+        if self.busy:
+            self.cancel()  # a new turn barges in on the old one
+            assert self._current is not None
+            await asyncio.wait({self._current})
+        turn_id = new_turn_id()
+        queue: asyncio.Queue[TurnEvent | None] = asyncio.Queue()
+
+        def emit(type_: str, **data: Any) -> None:
+            event = TurnEvent(type=type_, turn_id=turn_id, data=data)  # type: ignore[arg-type]
+            queue.put_nowait(event)
+            if self.sink is not None:
+                try:
+                    self.sink(event)
+                except Exception:
+                    log.exception("event sink failed on %s", type_)
+
+        task = asyncio.create_task(self._guard(turn_id, body, emit, queue), name=f"sayso-turn-{turn_id}")
+        self._current = task
+        try:
+            while True:
+                event = await queue.get()
+                if event is None:
+                    return
+                yield event
+        finally:
+            if not task.done():
+                task.cancel()
+                await asyncio.wait({task})
+
+    async def _guard(self, turn_id: str, body: Callable[[Emit, Callable[[str], None]], Awaitable[TurnOutcome]],
+                     emit: Emit, queue: asyncio.Queue[TurnEvent | None]) -> None:
+        speaker = Speaker(self.tts, emit) if (self.tts is not None and self.speak) else None
+
+        def say(delta: str) -> None:
+            if delta:
+                emit("reply-text", delta=delta)
+                if speaker is not None:
+                    speaker.push(delta)
+
+        outcome: TurnOutcome | None = None
+        with turn_context(turn_id):
+            try:
+                if speaker is not None:
+                    speaker.start()
+                try:
+                    outcome = await body(emit, say)
+                except SaysoError as exc:
+                    log.warning("turn failed: %s", exc.one_line())
+                    emit("error", code=exc.code, message=exc.message)
+                    say(exc.message)
+                    outcome = TurnOutcome(transcript="", reply=exc.message)
+                except Exception as exc:  # the last boundary of a turn: one sentence, session goes on
+                    log.exception("turn failed")
+                    msg = f"Something went wrong ({type(exc).__name__}). Please try again."
+                    emit("error", code="internal", message=msg)
+                    say(msg)
+                    outcome = TurnOutcome(transcript="", reply=msg)
+                if speaker is not None:
+                    await speaker.finish()
+                self._remember(outcome, turn_id)
+                emit("turn-end", transcript=outcome.transcript, reply=outcome.reply.strip(),
+                     actions=outcome.actions, local=outcome.local,
+                     **({"empty": True} if not outcome.transcript else {}))
+            except asyncio.CancelledError:
+                if speaker is not None:
+                    await speaker.cancel()
+                emit("cancelled")
+                raise
+            finally:
+                queue.put_nowait(None)
+
+    def _remember(self, outcome: TurnOutcome, turn_id: str) -> None:
+        if outcome.transcript:
+            self.conversation.add(Exchange(user=outcome.transcript, reply=outcome.reply.strip(),
+                                           calls=tuple(outcome.calls), turn_id=turn_id))

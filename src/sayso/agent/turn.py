@@ -1,0 +1,349 @@
+"""One turn from text: fast path or LLM, tools, reply. Orchestration only.
+
+1. The fast path (``fastpath.plan``) claims the common commands: ``intent-end`` with
+   ``local=true``, the tools run, the browser's own sentence is the reply.
+2. Otherwise the LLM decides, constrained to the JSON schema of the tool contract
+   (``tools.decision_schema``): one tool call or ``answer``. An answer is streamed out as it is
+   written (``reply-text`` deltas, spoken sentence by sentence). A tool's result goes back to the
+   model when it failed or when the request asked for more ("... and then ..."), for at most
+   ``MAX_ROUNDS`` rounds.
+3. ``summarize_page`` gets the page's main text from the browser and asks the LLM for a short
+   spoken summary (the text is fenced as untrusted data); ``read_page`` reads the text itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sayso.agent import fastpath, prompts
+from sayso.agent.conversation import Conversation
+from sayso.agent.tools import (
+    ANSWER,
+    BROWSER_FREE,
+    ToolArgError,
+    decision_schema,
+    describe,
+    validate,
+)
+from sayso.browser.base import Browser, BrowserState
+from sayso.config import Settings
+from sayso.errors import LlmError, SaysoError
+from sayso.llm.base import Llm
+from sayso.types import ChatMessage, ToolCall, ToolResult
+
+log = logging.getLogger(__name__)
+
+MAX_ROUNDS = 3
+READ_CHARS = 1500  # read_page reads about a minute of text, then stops
+SUMMARY_TOKENS = 160
+NO_LLM = "I can only do simple browser commands right now, because the language model is not available."
+NOT_UNDERSTOOD = "Sorry, I didn't understand that. Could you say it another way?"
+_MORE = re.compile(r"\b(?:and then|then|and|after that|also)\b")
+
+Emit = Callable[..., None]  # emit(event_type, **data)
+Say = Callable[[str], None]  # reply text out (shown and spoken)
+
+
+@dataclass
+class TurnOutcome:
+    transcript: str
+    reply: str = ""
+    calls: list[ToolCall] = field(default_factory=list)
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    local: bool = False
+    state: BrowserState | None = None
+
+
+class AnswerStream:
+    """Pulls the ``answer`` text out of a JSON reply while it is still being written."""
+
+    _TOOL = re.compile(r'^\s*\{\s*"tool"\s*:\s*"([a-z_]+)"')
+    _TEXT = re.compile(r'"args"\s*:\s*\{\s*"text"\s*:\s*"')
+    _ESC = {"n": "\n", "t": "\t", '"': '"', "\\": "\\", "/": "/", "b": "", "f": "", "r": ""}
+
+    def __init__(self) -> None:
+        self.tool = ""
+        self._sent = 0
+
+    def feed(self, buf: str) -> str:
+        """The new answer text since the last call ('' when none or not an answer)."""
+        if not self.tool:
+            m = self._TOOL.match(buf)
+            if not m or not buf[m.end():].lstrip().startswith(","):
+                return ""
+            self.tool = m.group(1)
+        if self.tool != ANSWER:
+            return ""
+        m = self._TEXT.search(buf)
+        if not m:
+            return ""
+        text = self._decode(buf, m.end())
+        delta, self._sent = text[self._sent:], len(text)
+        return delta
+
+    def _decode(self, buf: str, i: int) -> str:
+        out: list[str] = []
+        while i < len(buf):
+            ch = buf[i]
+            if ch == '"':
+                break
+            if ch != "\\":
+                out.append(ch)
+                i += 1
+                continue
+            if i + 1 >= len(buf):
+                break  # an escape cut in half: wait for the rest
+            nxt = buf[i + 1]
+            if nxt == "u":
+                if i + 6 > len(buf):
+                    break
+                try:
+                    out.append(chr(int(buf[i + 2:i + 6], 16)))
+                except ValueError:
+                    pass
+                i += 6
+                continue
+            out.append(self._ESC.get(nxt, nxt))
+            i += 2
+        return "".join(out)
+
+
+def parse_decision(text: str) -> ToolCall | str | None:
+    """The model's JSON: a ToolCall, the answer text (str), or None when unreadable."""
+    try:
+        data = json.loads(text.strip().removeprefix("```json").removesuffix("```"))
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    tool = str(data.get("tool", ""))
+    args = data.get("args") if isinstance(data.get("args"), dict) else {}
+    if tool == ANSWER:
+        return str(args.get("text", "")).strip()
+    return ToolCall(name=tool, args=args) if tool else None
+
+
+class Turn:
+    """Runs one turn; reports through ``emit`` and ``say``; returns what happened."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        llm: Llm | None,
+        browser: Browser | None,
+        conversation: Conversation,
+        emit: Emit,
+        say: Say,
+        page: BrowserState | None = None,
+        dry_run: bool = False,
+        use_fastpath: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.use_fastpath = use_fastpath
+        self.llm = llm
+        self.browser = browser
+        self.conversation = conversation
+        self.emit = emit
+        self.say = say
+        self.page = page or BrowserState()
+        self.dry_run = dry_run
+        self._intent_sent = False
+
+    async def run(self, text: str) -> TurnOutcome:
+        out = TurnOutcome(transcript=text)
+        calls = fastpath.plan(text) if self.use_fastpath else None
+        if calls is not None:
+            out.local = True
+            self._intent(local=True, tools=[c.name for c in calls])
+            replies = []
+            for call in calls:
+                result = await self._execute(call, out)
+                replies.append(await self._reply_for(call, result, out))
+                if not result.ok:
+                    break
+            self._say_all(out, " ".join(r for r in replies if r))
+            return out
+        if self.llm is None:
+            self._intent(local=False, tools=[])
+            self._say_all(out, NO_LLM)
+            return out
+        await self._llm_rounds(text, out)
+        return out
+
+    # LLM -----------------------------------------------------------------------------------
+    async def _llm_rounds(self, text: str, out: TurnOutcome) -> None:
+        messages = [*prompts.decision_prefix(), *self.conversation.context(),
+                    prompts.user_turn(text, url=self.page.url, title=self.page.title)]
+        wants_more = bool(_MORE.search(text))
+        last: ToolResult | None = None
+        for round_no in range(MAX_ROUNDS):
+            try:
+                decision, streamed = await self._decide(messages, round_no, out)
+            except LlmError as exc:
+                self.emit("error", code=exc.code, message=exc.message)
+                self._intent(local=False, tools=[])
+                self._say_all(out, last.message if last else exc.message)
+                return
+            if isinstance(decision, str) or decision is None:
+                if decision is None and not streamed:
+                    self._intent(local=False, tools=[])
+                    self._say_all(out, last.message if last else NOT_UNDERSTOOD)
+                elif isinstance(decision, str) and not decision and not streamed and last:
+                    self._say_all(out, last.message)
+                return
+            if any(c.name == decision.name and dict(c.args) == dict(decision.args) for c in out.calls):
+                self._say_all(out, last.message if last else NOT_UNDERSTOOD)  # a loop: stop here
+                return
+            self._intent(local=False, tools=[decision.name])
+            result = await self._execute(decision, out)
+            last = result
+            more = wants_more and result.ok and decision.name not in ("summarize_page", "read_page", "stop")
+            if (result.ok and not more) or round_no == MAX_ROUNDS - 1:
+                self._say_all(out, await self._reply_for(decision, result, out))
+                return
+            messages.append(ChatMessage(role="assistant", content=json.dumps(
+                {"tool": decision.name, "args": dict(decision.args)})))
+            messages.append(prompts.tool_feedback(decision.name, result.ok, result.message, more=more))
+
+    async def _decide(self, messages: list[ChatMessage], round_no: int,
+                      out: TurnOutcome) -> tuple[ToolCall | str | None, bool]:
+        """One constrained LLM call. Returns (decision, whether answer text was streamed)."""
+        assert self.llm is not None
+        buf, stream, first, usage = "", AnswerStream(), True, {}
+        streamed = False
+        async for chunk in self.llm.chat(messages, response_format=decision_schema(),
+                                         max_tokens=self.settings.llm_max_tokens):
+            if first and (chunk.text or chunk.tool_calls):
+                first = False
+                self.emit("llm-first-token", round=round_no)
+            buf += chunk.text
+            delta = stream.feed(buf)
+            if stream.tool == ANSWER:
+                self._intent(local=False, tools=[])
+            if delta:
+                streamed = True
+                self._stream_reply(out, delta)
+            if chunk.done:
+                usage = dict(chunk.usage)
+        self.emit("llm-end", round=round_no, **_usage_summary(usage))
+        decision = parse_decision(buf)
+        if decision is None and streamed:
+            decision = ""  # cut short (max tokens) after speaking: what was said stands
+        log.debug("LLM round %d decided %s", round_no, decision)
+        return decision, streamed
+
+    async def _summarize(self, page_text: str, out: TurnOutcome) -> str:
+        if not page_text.strip():
+            return "This page has no text to summarize."
+        if self.llm is None:
+            return "I can't summarize without the language model. " + prompts._clean(page_text, 300)
+        said = ""
+        first = True
+        try:
+            async for chunk in self.llm.chat(prompts.summary_messages(page_text, title=self.page.title),
+                                             max_tokens=SUMMARY_TOKENS):
+                if first and chunk.text:
+                    first = False
+                    self.emit("llm-first-token", round="summary")
+                if chunk.text:
+                    said += chunk.text
+                    self._stream_reply(out, chunk.text)
+                if chunk.done:
+                    self.emit("llm-end", round="summary", **_usage_summary(chunk.usage))
+        except LlmError as exc:
+            self.emit("error", code=exc.code, message=exc.message)
+            return "" if said else exc.message
+        return ""  # already streamed
+
+    # tools ---------------------------------------------------------------------------------
+    async def _execute(self, raw: ToolCall, out: TurnOutcome) -> ToolResult:
+        try:
+            call = validate(raw)
+        except ToolArgError as exc:
+            self.emit("tool-start", tool=raw.name, args=dict(raw.args))
+            result = ToolResult(tool=raw.name, ok=False, message=str(exc), error_code="tool.bad_args")
+            self._record(raw, result, out)
+            return result
+        self.emit("tool-start", tool=call.name, args=dict(call.args))
+        if call.name in BROWSER_FREE:
+            result = ToolResult(tool=call.name, ok=True, message="")
+        elif self.dry_run:
+            result = ToolResult(tool=call.name, ok=True, message=f"I would {describe(call)}.",
+                                data={"dry_run": True})
+        elif self.browser is None:
+            result = ToolResult(tool=call.name, ok=False, error_code="browser.unavailable",
+                                message="The browser is not available, so I can't do that.")
+        else:
+            try:
+                result = await self.browser.execute(call)
+            except SaysoError as exc:
+                result = ToolResult(tool=call.name, ok=False, message=exc.message, error_code=exc.code)
+            except Exception as exc:  # a stage boundary: the turn goes on
+                log.exception("browser failed on %s", call.name)
+                result = ToolResult(tool=call.name, ok=False, error_code="browser.failed",
+                                    message=f"The browser failed ({type(exc).__name__}).")
+        self._record(call, result, out)
+        if self.browser is not None and not self.dry_run and call.name not in BROWSER_FREE:
+            await self._state(out)
+        return result
+
+    def _record(self, call: ToolCall, result: ToolResult, out: TurnOutcome) -> None:
+        out.calls.append(call)
+        out.actions.append({"tool": call.name, "args": dict(call.args),
+                            "ok": None if result.data.get("dry_run") else result.ok,
+                            "error": None if result.ok else result.message})
+        self.emit("tool-end", tool=call.name, ok=result.ok, message=result.message,
+                  error_code=result.error_code)
+
+    async def _state(self, out: TurnOutcome) -> None:
+        assert self.browser is not None
+        try:
+            state = await self.browser.state()
+        except Exception as exc:  # the state is for display only
+            log.warning("browser state unavailable: %s", exc)
+            return
+        self.page = out.state = state
+        self.emit("browser-state", url=state.url, title=state.title, tabs=[asdict(t) for t in state.tabs])
+
+    async def _reply_for(self, call: ToolCall, result: ToolResult, out: TurnOutcome) -> str:
+        if not result.ok or result.data.get("dry_run"):
+            return result.message
+        if call.name == "summarize_page":
+            return await self._summarize(str(result.data.get("text", "")), out)
+        if call.name == "read_page":
+            text = str(result.data.get("text") or result.message)
+            return prompts._clean(text, READ_CHARS)
+        return result.message
+
+    # output --------------------------------------------------------------------------------
+    def _intent(self, *, local: bool, tools: list[str]) -> None:
+        if not self._intent_sent:
+            self._intent_sent = True
+            self.emit("intent-end", local=local, tools=tools)
+
+    def _stream_reply(self, out: TurnOutcome, delta: str) -> None:
+        out.reply += delta
+        self.say(delta)
+
+    def _say_all(self, out: TurnOutcome, text: str) -> None:
+        text = text.strip()
+        if text:
+            sep = " " if out.reply and not out.reply.endswith(" ") else ""
+            self._stream_reply(out, sep + text)
+
+
+def _usage_summary(usage: dict[str, Any]) -> dict[str, Any]:
+    t = usage.get("timings") or {}
+    return {
+        "prompt_tokens": usage.get("prompt_tokens", t.get("prompt_n", 0)),
+        "cached_tokens": t.get("cache_n", (usage.get("prompt_tokens_details") or {}).get("cached_tokens", 0)),
+        "completion_tokens": usage.get("completion_tokens", t.get("predicted_n", 0)),
+        "prompt_ms": round(float(t.get("prompt_ms", usage.get("prompt_ms", 0.0)) or 0.0), 1),
+        "predicted_ms": round(float(t.get("predicted_ms", usage.get("predicted_ms", 0.0)) or 0.0), 1),
+    }
