@@ -130,7 +130,8 @@ async def test_settings_apply_per_session_and_bad_values_are_one_sentence() -> N
     a, b = await manager.get("a"), await manager.get("b")
     msg = await a.apply_settings({"tts_rate": 1.3, "hands_free": False})
     assert "tts_rate" in msg and a.settings.tts_rate == 1.3 and b.settings.tts_rate == 1.0
-    assert a.assistant is made[-1] and made[0].closed  # rebuilt with the new voice rate
+    assert a.assistant is made[-1] and a.assistant is not made[0]  # rebuilt with the new rate
+    assert not a.browser.closed  # the session keeps its browser
     from sayso.errors import ConfigError
 
     with pytest.raises(ConfigError) as err:

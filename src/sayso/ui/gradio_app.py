@@ -8,9 +8,12 @@ are added to Gradio's own FastAPI app in :func:`mount_extra_routes`.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ipaddress
 import logging
 import os
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,6 +73,7 @@ class WebApp:
     manager: SessionManager
     stages: Stages
     assets: Any  # layout.PageAssets
+    loop: asyncio.AbstractEventLoop | None = None  # the server's loop, once serving
 
     def launch(self, settings: Settings, *, auth: list[tuple[str, str]] | None = None,
                share: bool = False, block: bool = True) -> None:
@@ -87,13 +91,38 @@ class WebApp:
             footer_links=[],
             quiet=True,
             prevent_thread_lock=True,
-            app_kwargs={"docs_url": None, "redoc_url": None, "openapi_url": None},
+            app_kwargs={"docs_url": None, "redoc_url": None, "openapi_url": None,
+                        "lifespan": self._lifespan},
         )
         mount_extra_routes(self)
+        log.info("web app at %s", self.url)
         if block:
             self.demo.block_thread()
 
+    @property
+    def url(self) -> str:
+        return str(getattr(self.demo, "local_url", "") or "")
+
+    def call(self, coro: Any, timeout: float = 60.0) -> Any:
+        """Run a coroutine in the server's loop from another thread (tests, scripts)."""
+        if self.loop is None:
+            raise RuntimeError("the app is not serving")
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, _app: Any) -> AsyncIterator[None]:
+        """In the server's event loop: load the shared models now; on stop, end every session."""
+        self.loop = asyncio.get_running_loop()
+        warm = asyncio.create_task(self.stages.ready(), name="sayso-warmup")
+        try:
+            yield
+        finally:
+            warm.cancel()
+            await self.manager.close_all()
+            await self.stages.close()
+
     def close(self) -> None:
+        """Stop serving; every session's browser is closed on the way out."""
         self.demo.close()
 
 

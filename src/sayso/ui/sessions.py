@@ -15,7 +15,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sayso.browser.base import Browser
@@ -87,6 +87,8 @@ class UiSession:
         self.fanout = EventFanout()
         for sink in sinks:
             self.fanout.subscribe(sink)
+        self._voice_id = ""  # the segmenter's turn id of the voice turn being started
+        self._rekey: dict[str, str] = {}
         self.browser: Browser | None = None
         self.assistant: AssistantLike | None = None
         self.mic: MicInput | None = None
@@ -105,8 +107,18 @@ class UiSession:
     # ------------------------------------------------------------------ life
     async def open(self) -> None:
         self.browser = self.stages.new_browser(self.settings)
-        self.assistant = await self.stages.new_assistant(self.settings, self.browser, self.fanout)
+        self.assistant = await self.stages.new_assistant(self.settings, self.browser,
+                                                         self.assistant_sink)
         self._new_mic()
+
+    def assistant_sink(self, ev: TurnEvent) -> None:
+        """The assistant's events to the observers (metrics, logs), under the segmenter's turn
+        id for voice turns, so that a turn's ``vad-end`` and ``turn-end`` meet."""
+        if ev.type == "turn-start" and self._voice_id:
+            self._rekey = {ev.turn_id: self._voice_id}
+            self._voice_id = ""
+        new = self._rekey.get(ev.turn_id)
+        self.fanout.emit(replace(ev, turn_id=new) if new else ev)
 
     def _new_mic(self) -> None:
         segmenter = self.stages.new_segmenter(self.settings, self._on_vad)
@@ -252,6 +264,7 @@ class UiSession:
             assert isinstance(payload, Utterance)
             stream = self.assistant.voice_turn(payload)
         voice_id = payload.turn_id if isinstance(payload, Utterance) else ""
+        self._voice_id = voice_id
         first = True
         async with contextlib.aclosing(stream):  # type: ignore[type-var]
             async for ev in stream:
@@ -332,7 +345,7 @@ class UiSession:
         merged = {**self.settings.model_dump(), **changes}
         new = load_settings(**merged)  # ConfigError: one sentence, shown by the caller
         old, self.settings = self.settings, new
-        if "browser_headless" in changes and self.browser is not None:
+        if {"browser_headless", "search_engine"} & changes.keys() and self.browser is not None:
             with contextlib.suppress(Exception):
                 await self.browser.close()
             self.browser = self.stages.new_browser(new)
@@ -340,14 +353,14 @@ class UiSession:
             await self.cancel()
             async with self._lock:
                 previous = self.assistant
-                assistant = await self.stages.new_assistant(new, self.browser, self.fanout)
+                assistant = await self.stages.new_assistant(new, self.browser, self.assistant_sink)
                 if assistant is None:
                     self.settings = old
                     return self.stages.notes.get("assistant", "Those settings did not work.")
                 self.assistant = assistant
-            if previous is not None:
+            if previous is not None:  # its turn is over; its browser lives on in the new one
                 with contextlib.suppress(Exception):
-                    await maybe_await(previous.close())
+                    await maybe_await(previous.cancel())
         if "hands_free" in changes:
             self._new_mic()
             self.view.set_status(self.view.idle_status())

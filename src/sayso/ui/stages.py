@@ -14,6 +14,7 @@ import asyncio
 import importlib
 import inspect
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol, runtime_checkable
 
@@ -46,6 +47,8 @@ AssistantFactory = Callable[[Settings, Browser | None, EventSink], Awaitable[Ass
 BrowserFactory = Callable[[Settings], Browser]
 #: (settings, sink, transcriber or None, is_complete or None) -> a segmenter
 SegmenterFactory = Callable[..., PushSegmenter]
+
+RETRY_S = 60.0  # a stage that failed to load is tried again for sessions after this long
 
 STAGE_LABELS = {
     "assistant": "assistant",
@@ -83,7 +86,9 @@ class Stages:
         self._assistant_factory = assistant_factory
         self._browser_factory = browser_factory
         self._segmenter_factory = segmenter_factory
-        self._agent: Any = None  # the agent module's shared-model holder, once resolved
+        self._loaded: dict[tuple[Any, ...], tuple[Any, str]] = {}  # stage key -> (obj, problem)
+        self._loading: asyncio.Lock | None = None
+        self._failed_at: dict[tuple[Any, ...], float] = {}
         self.stt: Any = None  # the shared STT (for speculative transcription), if any
         self.is_complete: Callable[[str], bool] | None = None
         self._ready: asyncio.Lock | None = None
@@ -113,65 +118,90 @@ class Stages:
                 self._warmed = True
 
     async def warmup(self) -> None:
-        """Load the shared models in the background so the first turn is not slow."""
+        """Load the shared models for the app's own settings."""
+        if self._assistant_factory is not None:
+            return
         try:
-            factory = self._resolve_agent()
+            await self._components(self.settings)
         except SaysoError as exc:
             self.note("assistant", exc.one_line())
-            return
-        if factory is None:
-            return
-        warm = getattr(self._agent, "warmup", None)
-        if warm is not None:
-            try:
-                await maybe_await(warm())
-            except Exception as exc:  # a stage that fails to load is reported, not fatal
-                log.warning("warmup failed: %s", one_sentence(exc))
-        self._pick_up_notes()
-
-    def _pick_up_notes(self) -> None:
-        """Copy the agent's own stage notes (which model failed and why), when it has them."""
-        notes = getattr(self._agent, "unavailable", None) or getattr(self._agent, "notes", None)
-        if isinstance(notes, dict):
-            for stage, msg in notes.items():
-                self.note(str(stage), str(msg))
-        self.stt = getattr(self._agent, "stt", None) or self.stt
-        pred = getattr(self._agent, "is_complete", None)
-        if callable(pred):
-            self.is_complete = pred
-
-    # ------------------------------------------------------------- assistant
-    def _resolve_agent(self) -> AssistantFactory | None:
-        if self._assistant_factory is not None:
-            return self._assistant_factory
         try:
-            module = importlib.import_module("sayso.agent.factory")
+            from sayso.agent.fastpath import is_complete_command
+
+            self.is_complete = is_complete_command
+        except ImportError:
+            self.is_complete = None
+
+    # ------------------------------------------------------------- shared models
+    async def _components(self, settings: Settings) -> Any:
+        """The agent's Components for ``settings``, reusing every stage already loaded."""
+        try:
+            factory = importlib.import_module("sayso.agent.factory")
         except ModuleNotFoundError as exc:
             if (exc.name or "").startswith("sayso"):
                 raise StageUnavailableError(
                     "the agent stage is not part of this version of sayso yet.") from exc
             raise StageUnavailableError(f"the package '{exc.name}' is missing.") from exc
-        holder = module.shared(self.settings) if hasattr(module, "shared") else module
-        self._agent = holder
+        keys = {kind: _stage_key(kind, settings) for kind in ("stt", "llm", "tts")}
+        if self._missing(keys):
+            async with self._load_lock():
+                missing = self._missing(keys)
+                if missing:
+                    comp = await factory.build_components(
+                        settings, stt="stt" in missing, llm="llm" in missing, tts="tts" in missing)
+                    for kind in missing:
+                        obj = getattr(comp, kind)
+                        self._loaded[keys[kind]] = (obj, comp.problems.get(kind, ""))
+                        if obj is None:  # try again for a later session
+                            self._failed_at[keys[kind]] = time.monotonic()
+        parts = {kind: self._loaded[keys[kind]] for kind in keys}
+        for kind, (obj, problem) in parts.items():
+            if obj is None:
+                self.note(kind, problem or "it could not be loaded.")
+            else:
+                self.clear(kind)
+        if parts["stt"][0] is not None:
+            self.stt = parts["stt"][0]
+        return factory.Components(settings=settings, stt=parts["stt"][0], llm=parts["llm"][0],
+                                  tts=parts["tts"][0],
+                                  problems={k: v[1] for k, v in parts.items() if v[1]})
 
-        async def factory(settings: Settings, browser: Browser | None, sink: EventSink) -> Any:
-            return await maybe_await(holder.assistant(settings=settings, browser=browser, sink=sink))
+    def _missing(self, keys: dict[str, tuple[Any, ...]]) -> set[str]:
+        now = time.monotonic()
+        return {kind for kind, key in keys.items()
+                if key not in self._loaded
+                or (self._loaded[key][0] is None and now - self._failed_at.get(key, now) > RETRY_S)}
 
-        self._assistant_factory = factory
-        return factory
+    def _load_lock(self) -> asyncio.Lock:
+        if self._loading is None:
+            self._loading = asyncio.Lock()
+        return self._loading
 
+    async def close(self) -> None:
+        """Close the shared models (when the app stops)."""
+        for obj, _ in list(self._loaded.values()):
+            if obj is not None:
+                try:
+                    await maybe_await(obj.close())
+                except Exception as exc:
+                    log.warning("closing a stage failed: %s", one_sentence(exc))
+        self._loaded.clear()
+
+    # ------------------------------------------------------------- assistant
     async def new_assistant(self, settings: Settings, browser: Browser | None,
                             sink: EventSink) -> AssistantLike | None:
         try:
-            factory = self._resolve_agent()
-            if factory is None:
-                return None
-            assistant = await factory(settings, browser, sink)
+            if self._assistant_factory is not None:
+                assistant = await self._assistant_factory(settings, browser, sink)
+            else:
+                from sayso.agent.factory import create_assistant
+
+                comp = await self._components(settings)
+                assistant = create_assistant(comp, browser=browser, sink=sink)
         except Exception as exc:
             self.note("assistant", one_sentence(exc))
             return None
         self.clear("assistant")
-        self._pick_up_notes()
         return assistant
 
     # ------------------------------------------------------------- browser
@@ -211,12 +241,23 @@ def _transcriber(stt: Any) -> Callable[[Utterance], Awaitable[Transcript]] | Non
 
 
 def _default_browser_factory() -> BrowserFactory:
-    for module_name in ("sayso.browser", "sayso.browser.driver", "sayso.browser.selenium"):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError:
-            continue
-        cls = getattr(module, "SeleniumBrowser", None)
-        if cls is not None:
-            return lambda settings: cls(settings=settings)
-    raise StageUnavailableError("the browser stage is not part of this version of sayso yet.")
+    try:
+        from sayso.browser.session import SeleniumBrowser
+    except ImportError as exc:
+        raise StageUnavailableError(
+            "the browser stage is not part of this version of sayso yet.") from exc
+    return lambda settings: SeleniumBrowser(settings=settings)  # launches on first use
+
+
+#: the settings each shared stage depends on: a change loads another instance
+_STAGE_FIELDS = {
+    "stt": ("stt", "stt_model", "stt_device", "stt_threads", "stt_beam_size", "stt_compute_type",
+            "stt_language"),
+    "llm": ("llm", "llm_model", "llm_threads", "llm_context", "ollama_host", "ollama_model",
+            "openai_base_url", "openai_model"),
+    "tts": ("tts", "tts_voice", "tts_rate", "tts_threads"),
+}
+
+
+def _stage_key(kind: str, settings: Settings) -> tuple[Any, ...]:
+    return (kind, *(getattr(settings, name, None) for name in _STAGE_FIELDS[kind]))
