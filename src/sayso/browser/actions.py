@@ -96,7 +96,7 @@ def _open(s: DriverSession, tool: str, url: str, *, said: str) -> ToolResult:
             return fail(tool, "page.unreachable", f"I couldn't reach {host}: the site is down or there is no connection.", url=url)
         raise
     cur, title = wait_ready(s, timeout=1.0)
-    if "neterror" in cur or title.lower() in ("problem loading page", "server not found"):
+    if cur.startswith("chrome-error:") or "neterror" in cur or title.lower() in ("problem loading page", "server not found"):
         host = urlsplit(url).hostname or url
         return fail(tool, "page.unreachable", f"I couldn't reach {host}: the site is down or there is no connection.", url=url)
     return ok(tool, f"Opened {_where(cur, title)}.", url=cur, title=title, requested=said)
@@ -339,7 +339,10 @@ def type_text(s: DriverSession, args: dict[str, Any]) -> ToolResult:
     do_submit = is_search if submit is None else submit
     where = f"the '{_quote(label)}' field" if label else "the field"
     if do_submit:
-        el.send_keys(Keys.ENTER)
+        if el.tag_name.lower() == "textarea":  # Enter is a new line there: submit the form
+            d.execute_script("const f = arguments[0].form; if (f) { f.requestSubmit ? f.requestSubmit() : f.submit(); }", el)
+        else:
+            el.send_keys(Keys.ENTER)
         url, title = wait_ready(s)
         if url != before:
             return ok("type", f"Typed '{_quote(text)}' into {where} and submitted it. Now on {_where(url, title)}.", url=url, title=title, submitted=True)
