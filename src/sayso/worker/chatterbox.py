@@ -36,14 +36,16 @@ CAP_S = 40.0  # 1000 speech tokens at 25 tokens/s: the most one generate() call 
 MAX_CHARS = 250  # ~15-20 s of speech: far enough from the cap
 WEIGHT_FILES = ("ve.safetensors", "t3_cfg.safetensors", "s3gen.safetensors", "tokenizer.json")
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+")
 _CLAUSE_END = re.compile(r"(?<=[,;:—–])\s+")
 
 
 def split_text(text: str, max_chars: int = MAX_CHARS) -> list[str]:
     """Sentences, with any longer than ``max_chars`` cut at clauses, then between words."""
+    from sayso.tts.sentences import split_text as sentences  # abbreviations, decimals, URLs
+
     pieces: list[str] = []
-    for sentence in _SENTENCE_END.split(" ".join(text.split())):
+    for sentence in sentences(" ".join(text.split())):
+        sentence = sentence.strip()
         if not sentence:
             continue
         if len(sentence) <= max_chars:

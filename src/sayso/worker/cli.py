@@ -22,9 +22,15 @@ STT_NAMES = ("faster-whisper", "transformers")
 
 
 def _settings():  # -> Settings, set up like every other command
+    import importlib.util
+
     from sayso.cli import _settings as settings_for_cli
 
-    return settings_for_cli()
+    settings = settings_for_cli()
+    if importlib.util.find_spec("wyoming") is None:
+        raise ConfigError("The speech worker needs the package 'wyoming', which is not installed.",
+                          hint="Install it with: pip install 'sayso[wyoming]'")
+    return settings
 
 
 @worker_app.command("serve")
