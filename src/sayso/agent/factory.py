@@ -103,16 +103,7 @@ async def build_components(
 
 async def build_browser(settings: Settings) -> Browser:
     """Start one browser for one session (raises a SaysoError with one sentence if it cannot)."""
-    if "browser" in registry.BACKENDS:
-        browser = registry.build("browser", settings, name=next(iter(registry.BACKENDS["browser"]))
-                                 if settings.browser not in registry.BACKENDS["browser"] else settings.browser)
-    else:
-        try:
-            from sayso.browser.driver import SeleniumBrowser  # type: ignore[import-not-found]
-        except ImportError as exc:
-            raise SaysoError("The browser stage is not part of this version of sayso.",
-                             code="stage.unavailable") from exc
-        browser = SeleniumBrowser(settings=settings)
+    browser = registry.build("browser", settings)
     start = getattr(browser, "start", None)
     if start is not None:
         await start()

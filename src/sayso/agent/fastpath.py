@@ -191,7 +191,7 @@ _rule(rf"(?:open|follow)(?: the)? {_ORD} (?:link|result|item|option|search resul
 
 def _click_text(m: re.Match[str]) -> ToolCall | None:
     text = re.sub(r"\s+(?:link|button|tab|menu|option)$", "", m.group(1)).strip()
-    if not text or text in ("it", "that", "this", "here", "there", "the link", "the button"):
+    if not text or text in _INCOMPLETE or text in ("here", "there", "the link", "the button"):
         return None
     return _call("click", text=text)
 
@@ -206,9 +206,12 @@ _rule(r"type (?:in )?(?:the words? )?(.+)")(lambda m: _call("type", text=m.group
 # --- search -------------------------------------------------------------------------------------
 
 
+_INCOMPLETE = frozenset({"for", "the", "a", "an", "about", "it", "that", "this", "up", "on", "for the"})
+
+
 def _search(m: re.Match[str]) -> ToolCall | None:
     query = re.sub(r"\s+(?:on (?:the web|the internet|google|duckduckgo)|online)$", "", m.group(1)).strip()
-    if not query or re.match(r"^(?:this|the) page\b", query) or re.match(r"^(?:\S+ ){0,2}for ", query):
+    if not query or query in _INCOMPLETE or re.match(r"^(?:this|the) page\b", query) or re.match(r"^(?:\S+ ){0,2}for ", query):
         return None  # "search this page ...", "search youtube for cats": the LLM decides
     return _call("search", query=query)
 

@@ -34,6 +34,7 @@ from sayso.types import ChatMessage, LlmChunk, ToolSpec
 log = logging.getLogger(__name__)
 
 _END = object()
+SLOTS = 2
 
 
 class LlamaCppLlm:
@@ -66,8 +67,11 @@ class LlamaCppLlm:
             s = self.settings
             params = xllamacpp.CommonParams()
             params.model.path = str(path)
-            params.n_ctx = s.llm_context
-            params.n_parallel = 1  # one slot: the cached prompt prefix is always reused
+            # two slots of llm_context tokens each: the agent's decision prefix stays cached in one
+            # while a page summary (or a second session) uses the other (slots are picked by
+            # longest common prefix)
+            params.n_ctx = s.llm_context * SLOTS
+            params.n_parallel = SLOTS
             params.n_predict = s.llm_max_tokens
             params.cpuparams.n_threads = s.llm_threads
             params.cpuparams_batch.n_threads = s.llm_threads
