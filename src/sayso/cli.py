@@ -216,10 +216,26 @@ def say(
 def bench(
     quick: Annotated[bool, typer.Option("--quick", help="A small subset (< 3 minutes).")] = False,
     out: Annotated[Path | None, typer.Option(help="Directory for JSON and PNG results.")] = None,
+    commands: Annotated[list[Path] | None, typer.Option(
+        "--commands", help="More commands (utterance<TAB>expected) for intent accuracy; repeatable.")] = None,
+    limit: Annotated[int | None, typer.Option(
+        min=1, help="At most N spoken scenarios and N intent rows per file.")] = None,
+    serve_metrics: Annotated[int | None, typer.Option(
+        "--serve-metrics", min=1, max=65535, help="Serve /metrics on 127.0.0.1:PORT while it runs.")] = None,
+    no_baseline: Annotated[bool, typer.Option("--no-baseline", help="Skip the naive baseline.")] = False,
 ) -> None:
     """Benchmark the real pipeline against the naive baseline."""
-    _settings()
-    _not_yet("bench", "benchmark")
+    settings = _settings()
+    from sayso.bench.report import markdown
+    from sayso.bench.runner import BenchOptions, run_bench
+
+    options = BenchOptions(quick=quick, out_dir=out, commands=tuple(commands or ()), limit=limit,
+                           serve_metrics=serve_metrics, baseline=not no_baseline)
+    result = run_bench(settings, options)
+    print(markdown(result))
+    print(f"\nresults: {result['files']['json']}")
+    if result["files"].get("png"):
+        print(f"plot: {result['files']['png']}")
 
 
 from sayso.worker.cli import worker_app  # noqa: E402  (light: typer only; the rest loads lazily)

@@ -9,7 +9,8 @@ Two small sinks for the one event stream (``sayso.events``):
 - :class:`TurnSummaryLog` writes one INFO line per finished turn with its stage durations and
   its turn id, e.g. ``turn done path=fast stt=512 intent=530 action=811 total=833 (ms)``.
 
-The web app calls :func:`mount_metrics` on its FastAPI app to serve ``GET /metrics``;
+The web app calls :func:`mount_metrics` on its FastAPI app to serve ``GET /metrics`` (the
+process-wide :func:`get_metrics` also counts the browser driver's relaunches);
 ``sayso bench --serve-metrics PORT`` uses :func:`serve_metrics`. Subscribe both sinks to an
 :class:`~sayso.events.EventFanout` (``fanout.subscribe(get_metrics().sink)``).
 
@@ -23,7 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -153,6 +154,12 @@ class Metrics:
         """Count one browser restart (the browser driver may call this directly)."""
         self.browser_relaunches.inc()
 
+    def follow_browser_relaunches(self) -> Callable[[], None]:
+        """Count every relaunch that ``sayso.browser.driver`` reports; returns an unsubscribe."""
+        from sayso.browser.driver import on_relaunch
+
+        return on_relaunch(lambda _reason: self.browser_relaunched())
+
     @contextmanager
     def session(self) -> Iterator[None]:
         """Count a user session as active while the ``with`` block runs."""
@@ -212,6 +219,10 @@ def get_metrics() -> Metrics:
     with _default_lock:
         if _default is None:
             _default = Metrics()
+            try:
+                _default.follow_browser_relaunches()
+            except ImportError:  # no browser stage installed: nothing to follow
+                log.debug("browser driver not importable; relaunches are counted by events only")
         return _default
 
 

@@ -28,11 +28,19 @@ def _cell(summary: Mapping[str, Any]) -> str:
     return f"{summary['median']:.0f} / {summary['p90']:.0f} / {summary['max']:.0f}"
 
 
+def _load(mach: Mapping[str, Any]) -> str:
+    start, end = mach.get("load_avg_at_start") or [], mach.get("load_avg_at_end") or []
+    if not start:
+        return "unknown"
+    return f"{start[0]:.1f} at start" + (f", {end[0]:.1f} at end" if end else "")
+
+
 def markdown(result: Mapping[str, Any]) -> str:
     """The table of the issue: per kind and system, p50 / p90 / max ms from the end of speech."""
     lines = [
         f"sayso bench ({result['mode']}), {result['machine']['cpu_count']} cores, "
-        f"{result['duration_s']:.0f} s; times in ms from the end of speech, p50 / p90 / max",
+        f"load {_load(result['machine'])}, {result['duration_s']:.0f} s; "
+        "times in ms from the end of speech, p50 / p90 / max",
         "",
         "| scenario kind | system | n | " + " | ".join(MARK_TITLES[c] for c in COLUMNS) + " |",
         "|---|---|---|" + "---|" * len(COLUMNS),

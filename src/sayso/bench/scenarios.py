@@ -73,13 +73,13 @@ QUESTIONS: tuple[str, ...] = (
 )
 
 #: the --quick subset: likely fast-path commands, commands the LLM must route, questions
-QUICK: tuple[str, ...] = (
+QUICK: tuple[str, ...] = (  # in this order (so --limit 2 still has a command and a question)
     "page down",
-    "new tab",
-    "bring up the new york times",
-    "what's the weather like in berlin search it",
     "who painted the mona lisa",
+    "bring up the new york times",
+    "new tab",
     "what is the capital of france",
+    "what's the weather like in berlin search it",
 )
 
 
@@ -157,7 +157,8 @@ def build_scenarios(
     seen: set[str] = set()
     unique = [c for c in items if not (c.text in seen or seen.add(c.text))]
     if quick:
-        unique = [c for c in unique if c.text in QUICK] or unique[:6]
+        order = {t: i for i, t in enumerate(QUICK)}
+        unique = sorted((c for c in unique if c.text in order), key=lambda c: order[c.text]) or unique[:6]
     if limit is not None:
         unique = unique[:limit]
     out = []

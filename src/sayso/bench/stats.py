@@ -73,8 +73,14 @@ class TurnRecord:
 
     @property
     def tools(self) -> list[dict[str, Any]]:
-        return [{"tool": e.data.get("tool"), "args": dict(e.data.get("args") or {}),
-                 "ok": e.data.get("ok")} for e in self.events if e.type == "tool-end"]
+        out, args = [], {}
+        for e in self.events:
+            if e.type == "tool-start":
+                args[e.data.get("tool")] = dict(e.data.get("args") or {})
+            elif e.type == "tool-end":
+                out.append({"tool": e.data.get("tool"), "args": args.get(e.data.get("tool"), {}),
+                            "ok": e.data.get("ok")})
+        return out
 
     @property
     def error_codes(self) -> list[str]:

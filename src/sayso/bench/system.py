@@ -66,11 +66,16 @@ class RssSampler:
         return {"process": round(self.peak_self / 2**20, 1), "with_children": round(self.peak_tree / 2**20, 1)}
 
 
-def machine() -> dict[str, Any]:
+def load_avg() -> list[float]:
+    """1, 5 and 15 minute load averages (the machine is shared: read timings with these)."""
     try:
-        load = [round(x, 2) for x in os.getloadavg()]
+        return [round(x, 2) for x in os.getloadavg()]
     except OSError:
-        load = []
+        return []
+
+
+def machine() -> dict[str, Any]:
+    load = load_avg()
     return {
         "cpu_count": os.cpu_count() or 0,
         "cpu": _cpu_model(),

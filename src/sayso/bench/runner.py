@@ -1,0 +1,378 @@
+"""``sayso bench``: replay spoken scenarios through the real pipeline and the naive baseline.
+
+Everything real: the bundled models, a headless Chromium driven by Selenium against the local
+test site (served here on 127.0.0.1), the assistant built by the agent's factory. Timings are
+read from TurnEvents only.
+
+How real time is kept: our pipeline works while the user is still talking (speculative STT in
+the pause, early end of turn), so its clips are PACED: 20 ms chunks, each handed over no
+earlier than its last sample's time after the first chunk, as a microphone would deliver them.
+The end of speech is then ``t_first_chunk + speech_end`` (known from the rendering). The
+baseline does nothing during speech, so its clips are fed as fast as they go and the end of
+speech is put back on the clock from the endpointer's decision (``stats.eos_unpaced``).
+
+The two systems run in blocks (ours, then the baseline), not interleaved, so each keeps the
+LLM's cached prompt prefix the way a running app would; each block starts with one unmeasured
+warm-up turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from sayso.bench import stats
+from sayso.bench.baseline import BaselinePipeline
+from sayso.bench.components import Parts, load_parts
+from sayso.bench.intents import intent_accuracy
+from sayso.bench.report import plot, write_json
+from sayso.bench.scenarios import Rendered, build_scenarios, load_commands, read_rendered, render
+from sayso.bench.system import RssSampler, app_cold_start, load_avg, machine
+from sayso.config import Settings
+from sayso.events import EventFanout, TurnEvent, now_ms
+from sayso.metrics import Metrics, TurnSummaryLog, serve_metrics
+from sayso.types import AudioChunk, ToolCall, Utterance
+
+log = logging.getLogger(__name__)
+
+#: the web app's microphone stream hands over 250 ms chunks (gr.Audio stream_every=0.25)
+CHUNK_MS = 250
+TURN_TIMEOUT_S = 180.0
+BENCH_LLM_TIMEOUT_S = 120.0
+WARMUP_TEXT = "what is two plus two"
+
+
+@dataclass(frozen=True, slots=True)
+class BenchOptions:
+    quick: bool = False
+    out_dir: Path | None = None
+    commands: tuple[Path, ...] = ()  # more TSVs for intent accuracy
+    limit: int | None = None  # at most N scenarios and N intent rows per file
+    serve_metrics: int | None = None
+    baseline: bool = True
+    cold_start: bool = True
+    chunk_ms: int = CHUNK_MS
+    progress: bool = True
+
+
+def default_commands() -> Path:
+    """The bundled development command set (a copy of the team's commands-dev.tsv)."""
+    return Path(str(resources.files("sayso.bench").joinpath("data", "commands-dev.tsv")))
+
+
+def run_bench(settings: Settings, options: BenchOptions) -> dict[str, Any]:
+    """Run the benchmark; write bench.json and bench.png; return the result dict."""
+    out_dir = options.out_dir or settings.data_dir / "bench" / datetime.now().strftime("%Y%m%d-%H%M%S")
+    with _progress(options.progress) as progress:
+        result = asyncio.run(_run(settings, options, progress))
+    result["files"] = {"json": str(out_dir / "bench.json"), "png": None}
+    png = plot(result, out_dir)
+    result["files"]["png"] = str(png) if png else None
+    write_json(result, out_dir)
+    return result
+
+
+class _Collector:
+    """Collects the events of the scenario being replayed (all turn ids)."""
+
+    def __init__(self) -> None:
+        self.events: list[TurnEvent] | None = None
+
+    def __call__(self, event: TurnEvent) -> None:
+        if self.events is not None:
+            self.events.append(event)
+
+    @contextlib.contextmanager
+    def collect(self):  # -> Iterator[list[TurnEvent]]
+        self.events = []
+        try:
+            yield self.events
+        finally:
+            self.events = None
+
+
+async def _run(settings: Settings, opts: BenchOptions, progress: Any) -> dict[str, Any]:
+    from sayso.testsite import TestSite
+
+    t_start = now_ms()
+    mach = machine()
+    command_files = [default_commands(), *opts.commands]
+    scenarios = build_scenarios(load_commands(command_files[0]), quick=opts.quick, limit=opts.limit)
+    cache = settings.cache_dir
+    task = progress.add_task("rendering voices", total=len(scenarios))
+    rendered: list[Rendered] = []
+    for s in scenarios:
+        rendered.append(await asyncio.to_thread(render, s, cache))
+        progress.advance(task)
+
+    metrics = Metrics()
+    server = serve_metrics(opts.serve_metrics, metrics) if opts.serve_metrics else None
+    fan, collector = EventFanout(), _Collector()
+    fan.subscribe(metrics)
+    fan.subscribe(TurnSummaryLog())
+    fan.subscribe(collector)
+    records: list[stats.TurnRecord] = []
+    intents: list[dict[str, Any]] = []
+    with RssSampler() as rss, TestSite() as site:
+        bench_settings = _bench_settings(settings, site.base_url)
+        progress.update(task, description="loading models and the browser", completed=0, total=None)
+        t_ready = now_ms()
+        parts = await load_parts(bench_settings, fan, site.url("/"))
+        pipeline_ms = round(now_ms() - t_ready, 1)
+        try:
+            n = len(rendered) * (2 if opts.baseline else 1)
+            progress.update(task, description="replaying scenarios (ours)", completed=0, total=n)
+            await _warmup_text(parts.assistant)
+            for r in rendered:
+                records.append(await _ours(parts, r, site.base_url, fan, collector, opts))
+                progress.advance(task)
+            if opts.baseline:
+                progress.update(task, description="replaying scenarios (baseline)")
+                base = BaselinePipeline(stt=parts.stt, llm=parts.llm, tts=parts.tts,
+                                        browser=parts.browser, max_tokens=bench_settings.llm_max_tokens)
+                await _baseline_warmup(base, parts, rendered[0])
+                for r in rendered:
+                    records.append(await _baseline(base, r, parts, site.base_url, fan, collector))
+                    progress.advance(task)
+            stats.classify(records)
+            for f in command_files:
+                rows = len(load_commands(f)) if not opts.limit else min(opts.limit, len(load_commands(f)))
+                progress.update(task, description=f"intent accuracy on {f.name}", completed=0, total=rows)
+                intents.append(await intent_accuracy(parts.llm, bench_settings, f, limit=opts.limit,
+                                                     on_row=lambda: progress.advance(task)))
+        finally:
+            await parts.close()
+        load_ms = parts.load_ms
+    cold: dict[str, Any] = {"pipeline": pipeline_ms, "app": None, "app_note": "not measured"}
+    if opts.cold_start:
+        progress.update(task, description="web app cold start", completed=0, total=None)
+        app_ms, note = await asyncio.to_thread(app_cold_start, settings.data_dir)
+        cold.update(app=app_ms, app_note=note)
+    if server is not None:
+        server.shutdown()
+    return _assemble(opts, mach, records, intents, rss, load_ms, cold, t_start, settings)
+
+
+def _bench_settings(settings: Settings, base_url: str) -> Settings:
+    """Headless, the test site allowed and used as the search engine (the bench is offline), and a
+    patient LLM timeout: on a shared, loaded machine a slow turn is a result, not a failure."""
+    hosts = sorted({*settings.browser_allowlist, "127.0.0.1", "localhost"})
+    return settings.model_copy(update={"browser_allowlist": hosts, "home_url": base_url + "/",
+                                       "browser_headless": True,
+                                       "search_engine": base_url + "/search?q={query}",
+                                       "llm_timeout_s": max(settings.llm_timeout_s, BENCH_LLM_TIMEOUT_S)})
+
+
+# --- one scenario through our pipeline -----------------------------------------------------
+async def _ours(parts: Parts, r: Rendered, base_url: str, fan: EventFanout, collector: _Collector,
+                opts: BenchOptions) -> stats.TurnRecord:
+    """Mic chunks (paced) -> streaming segmenter (speculative STT, early end) -> assistant."""
+    rec = _record(r, "sayso")
+    await _reset_browser(parts.browser, base_url, r.scenario.expected)
+    audio = await asyncio.to_thread(read_rendered, r)
+    t_first: list[float] = []
+    with collector.collect() as events:
+        try:
+            async with asyncio.timeout(TURN_TIMEOUT_S):
+                utt = await _first_utterance(parts.segmenter(fan), _paced(audio, opts.chunk_ms, t_first))
+                if utt is None:
+                    rec.error = "no speech detected"
+                else:
+                    async for _ev in parts.assistant.voice_turn(utt):
+                        pass
+        except TimeoutError:
+            rec.error = f"no turn end within {TURN_TIMEOUT_S:.0f} s"
+        except Exception as exc:  # a broken turn is a result, not the end of the benchmark
+            log.warning("scenario %s failed: %s", r.scenario.id, exc)
+            rec.error = f"{type(exc).__name__}: {exc}"
+    rec.events = _one_turn(events)
+    if t_first:
+        rec.eos_t_ms = stats.eos_paced(t_first[0], r.speech_end_ms)
+    return rec
+
+
+async def _first_utterance(segmenter: Any, chunks: AsyncIterator[AudioChunk]) -> Utterance | None:
+    gen = segmenter.segment(chunks)
+    try:
+        async for utt in gen:
+            return utt
+        return None
+    finally:
+        await gen.aclose()
+
+
+async def _paced(audio: AudioChunk, chunk_ms: int, t_first: list[float]) -> AsyncIterator[AudioChunk]:
+    """The clip as a microphone delivers it: chunk k when its last sample has been spoken."""
+    step = max(1, int(audio.rate * chunk_ms / 1000))
+    t0 = now_ms()
+    t_first.append(t0 - chunk_ms)  # the first chunk's samples started chunk_ms before it arrives
+    for i in range(0, audio.frames, step):
+        due = t_first[0] + (min(i + step, audio.frames) / audio.rate) * 1000.0
+        delay = (due - now_ms()) / 1000.0
+        if delay > 0:
+            await asyncio.sleep(delay)
+        yield AudioChunk(samples=audio.samples[i:i + step], rate=audio.rate)
+
+
+def _one_turn(events: list[TurnEvent]) -> list[TurnEvent]:
+    """The events of the scenario's turn, under one turn id, in arrival order.
+
+    The segmenter names the utterance (``vad-start``/``vad-end``) and the assistant names its
+    turn (``turn-start`` ... ``turn-end``) with ids of their own; the replay knows they are one
+    turn, so the first utterance's events and the first turn's events are joined under the
+    turn's id.
+    """
+    vad_ids = [e.turn_id for e in events if e.type == "vad-end"]
+    turn_ids = [e.turn_id for e in events if e.type == "turn-start"]
+    keep = {i[0] for i in (vad_ids, turn_ids) if i}
+    if not keep:
+        return []
+    tid = turn_ids[0] if turn_ids else vad_ids[0]
+    return [replace(e, turn_id=tid) if e.turn_id != tid else e for e in events if e.turn_id in keep]
+
+
+# --- one scenario through the baseline -----------------------------------------------------
+async def _baseline(base: BaselinePipeline, r: Rendered, parts: Parts, base_url: str,
+                    fan: EventFanout, collector: _Collector) -> stats.TurnRecord:
+    rec = _record(r, "baseline")
+    await _reset_browser(parts.browser, base_url, r.scenario.expected)
+    audio = await asyncio.to_thread(read_rendered, r)
+    with collector.collect() as events:
+        try:
+            async with asyncio.timeout(TURN_TIMEOUT_S):
+                await base.voice_turn(audio, segmenter=parts.segmenter(fan, speculative=False), sink=fan)
+        except TimeoutError:
+            rec.error = f"no turn end within {TURN_TIMEOUT_S:.0f} s"
+        except Exception as exc:
+            log.warning("baseline %s failed: %s", r.scenario.id, exc)
+            rec.error = f"{type(exc).__name__}: {exc}"
+    rec.events = _one_turn(events)
+    vad_end = rec.first("vad-end")
+    if vad_end is not None:
+        rec.eos_t_ms = stats.eos_unpaced(vad_end, r.speech_end_ms)
+    return rec
+
+
+def _record(r: Rendered, system: str) -> stats.TurnRecord:
+    s = r.scenario
+    return stats.TurnRecord(scenario_id=s.id, system=system, group=s.group, text=s.text,
+                            expected=s.expected, voice=s.voice.label, condition=s.condition,
+                            speech_end_ms=r.speech_end_ms)
+
+
+# --- browser state before each scenario ----------------------------------------------------
+def _start_pages(expected: str) -> list[str]:
+    """Pages to visit so the command has something to act on (the last one is current)."""
+    tool, _, arg = expected.partition(":")
+    if tool == "click" and arg.startswith("#"):
+        return ["/search?q=pasta"]
+    if tool == "media":
+        return ["/video.html"]
+    if tool in ("back", "forward"):
+        return ["/", "/news.html"]
+    if tool == "scroll":
+        return ["/long.html"]
+    if tool in ("read_page", "summarize_page", "read_headings"):
+        return ["/article.html"]
+    return ["/"]
+
+
+async def _reset_browser(browser: Any, base_url: str, expected: str) -> None:
+    """Close extra tabs and open the scenario's start page(s); never raises."""
+    tool = expected.partition(":")[0]
+    try:
+        state = await browser.state()
+        for _ in range(max(0, len(state.tabs) - 1)):
+            await browser.execute(ToolCall("close_tab"))
+        for path in _start_pages(expected):
+            await browser.execute(ToolCall("navigate", {"url": base_url + path}))
+        if tool == "forward":
+            await browser.execute(ToolCall("back"))
+        if tool in ("switch_tab", "close_tab"):
+            for path in ("/news.html", "/about.html"):
+                await browser.execute(ToolCall("new_tab", {"url": base_url + path}))
+    except Exception as exc:  # the turn will show what the browser can still do
+        log.warning("could not prepare the browser: %s", exc)
+
+
+# --- warm-up ------------------------------------------------------------------------------
+async def _warmup_text(assistant: Any) -> None:
+    """One unmeasured turn: a running app has its caches warm."""
+    try:
+        async with asyncio.timeout(TURN_TIMEOUT_S):
+            async for _ in assistant.text_turn(WARMUP_TEXT):
+                pass
+    except Exception as exc:
+        log.warning("warm-up turn failed: %s", exc)
+
+
+async def _baseline_warmup(base: BaselinePipeline, parts: Parts, r: Rendered) -> None:
+    audio = await asyncio.to_thread(read_rendered, r)
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(TURN_TIMEOUT_S):
+            await base.voice_turn(audio, segmenter=parts.segmenter(None, speculative=False),
+                                  sink=lambda e: None)
+
+
+# --- the result ----------------------------------------------------------------------------
+def _assemble(opts: BenchOptions, mach: dict[str, Any], records: list[stats.TurnRecord],
+              intents: list[dict[str, Any]], rss: RssSampler, load_ms: dict[str, float | None],
+              cold: dict[str, Any], t_start: float, settings: Settings) -> dict[str, Any]:
+    tab = stats.table(records)
+    breakdown = stats.stage_breakdown(tab)
+    ours = [r for r in records if r.system == "sayso" and not r.error]
+    by_cond: dict[str, Any] = {}
+    for cond in sorted({r.condition for r in ours}):
+        by_cond[cond] = stats.wer((r.text, r.transcript) for r in ours if r.condition == cond)
+    by_voice: dict[str, Any] = {}
+    for voice in sorted({r.voice for r in ours}):
+        by_voice[voice] = stats.wer((r.text, r.transcript) for r in ours if r.voice == voice)
+    return {
+        "schema": 1,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "mode": "quick" if opts.quick else "full",
+        "duration_s": round((now_ms() - t_start) / 1000.0, 1),
+        "machine": {**mach, "load_avg_at_end": load_avg()},
+        "method": {
+            "clock": "time.monotonic ms; every mark is a TurnEvent time minus the end of speech",
+            "ours_feed": f"paced in real time, {opts.chunk_ms} ms chunks",
+            "baseline_feed": "fed at once; end of speech placed from the endpointer's decision",
+            "order": "ours block, then baseline block, one warm-up turn each",
+        },
+        "settings": {k: getattr(settings, k) for k in (
+            "stt", "stt_model", "stt_beam_size", "stt_threads", "llm", "llm_model", "llm_threads",
+            "tts", "tts_threads", "vad_silence_ms", "browser") if hasattr(settings, k)}
+        | {"vad_speculative_ms": getattr(settings, "vad_speculative_ms", None)},
+        "table": tab,
+        "ratio_to_baseline": stats.ratios(tab),
+        "stages": breakdown,
+        "dominant_stage": stats.dominant(breakdown),
+        "wer": {"overall": stats.wer((r.text, r.transcript) for r in ours),
+                "by_condition": by_cond, "by_voice": by_voice},
+        "intent_accuracy": intents,
+        "peak_rss_mb": rss.to_json(),
+        "load_ms": load_ms,
+        "cold_start_ms": cold,
+        "failures": [{"scenario": r.scenario_id, "system": r.system, "error": r.error}
+                     for r in records if r.error],
+        "turns": [r.to_json() for r in records],
+    }
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool):  # -> Iterator[Progress-like]
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=console, disable=not enabled, transient=True)
+    with progress:
+        yield progress

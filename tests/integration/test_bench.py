@@ -1,0 +1,77 @@
+"""`sayso bench --quick` on a tiny subset: real models, real Chromium, the local test site.
+
+No latency is asserted (speed is what the benchmark reports, not what a test checks): the run
+must finish, print the table, and write a JSON with every field and a PNG; the events of every
+replayed turn must arrive in order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sayso.bench.stats import KINDS, MARKS, SYSTEMS
+
+pytestmark = pytest.mark.slow
+
+SUMMARY = {"median", "p90", "max", "n"}
+
+
+@pytest.fixture(scope="module")
+def bench_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
+    out = tmp_path_factory.mktemp("bench-out")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAYSO_")}
+    env.update(SAYSO_DATA_DIR=str(tmp_path_factory.mktemp("bench-data")), OMP_WAIT_POLICY="PASSIVE")
+    proc = subprocess.run(
+        [sys.executable, "-m", "sayso", "bench", "--quick", "--limit", "2", "--out", str(out)],
+        env=env, capture_output=True, text=True, timeout=600, check=False,
+    )
+    return proc, out
+
+
+def test_bench_prints_the_table_and_writes_json_and_png(bench_run) -> None:
+    proc, out = bench_run
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "| scenario kind | system | n |" in proc.stdout
+    assert "Ours / baseline" in proc.stdout
+    assert (out / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    result = json.loads((out / "bench.json").read_text())
+    for key in ("schema", "created", "mode", "duration_s", "machine", "method", "settings", "table",
+                "ratio_to_baseline", "stages", "dominant_stage", "wer", "intent_accuracy",
+                "peak_rss_mb", "load_ms", "cold_start_ms", "failures", "turns", "files"):
+        assert key in result, key
+    assert result["mode"] == "quick"
+    for kind in KINDS:
+        assert set(result["ratio_to_baseline"][kind]) == {"first_audio", "action", "total"}
+        for system in SYSTEMS:
+            for mark in MARKS:
+                assert set(result["table"][kind][system][mark]) == SUMMARY
+    assert {"stt", "llm", "tts", "browser", "vad"} <= set(result["load_ms"])
+    assert result["cold_start_ms"]["pipeline"] > 0
+    assert result["peak_rss_mb"]["with_children"] >= result["peak_rss_mb"]["process"] > 0
+    assert set(result["wer"]["overall"]) == {"wer", "words", "utterances"}
+    [intent] = result["intent_accuracy"]
+    assert intent["file"] == "commands-dev.tsv" and intent["n"] == 2
+    # two scenarios, each through our pipeline and the baseline; each measured from end of speech
+    assert len(result["turns"]) == 4 and not result["failures"]
+    assert sum(result["table"][k]["sayso"]["total"]["n"] for k in KINDS) == 2
+
+
+def test_events_of_every_turn_arrive_in_order(bench_run) -> None:
+    _, out = bench_run
+    result = json.loads((out / "bench.json").read_text())
+    for turn in result["turns"]:
+        types = [e["type"] for e in turn["events"]]
+        times = [e["t_ms"] for e in turn["events"]]
+        assert turn["events_in_order"], types
+        assert times == sorted(times)
+        assert types[-1] == "turn-end"
+        assert types.index("vad-end") < types.index("stt-end") < types.index("turn-end")
+        if "intent-end" in types:
+            assert types.index("stt-end") < types.index("intent-end")
+        assert turn["marks_ms"]["endpoint"] > 0  # the endpointer decides after speech ended
