@@ -125,6 +125,18 @@ def empty_device_cache() -> None:
         log.debug("empty_cache failed: %s", exc)
 
 
+def trim_process_memory() -> None:
+    """Ask glibc to hand freed heap pages back to the OS after a CPU model is unloaded."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError) as exc:
+        log.debug("malloc_trim unavailable: %s", exc)
+
+
 def gpu_total_bytes(device_index: int = 0) -> int | None:
     """Total memory of the GPU, or None without torch/CUDA."""
     if not cuda_available():
@@ -435,6 +447,11 @@ class ModelCache:
             gpu = gpu or e.device.startswith("cuda")
         if gpu:
             empty_device_cache()
+        if entries:
+            import gc
+
+            gc.collect()
+            trim_process_memory()
         if entries:
             _publish(self)
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -76,9 +77,15 @@ async def chatterbox_factory(settings: Settings, device: str) -> Any:
 
 
 async def _close(backend: Any) -> None:
+    """Release a backend: its ``close()``, then its module's ``unload_all()`` when it has one
+    (backends that share loaded models process-wide, like faster-whisper, release them there)."""
     close = getattr(backend, "close", None)
     if close is not None:
         await close()
+    module = sys.modules.get(type(backend).__module__)
+    unload_all = getattr(module, "unload_all", None)
+    if callable(unload_all):
+        unload_all()
 
 
 @dataclass
