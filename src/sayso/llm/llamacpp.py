@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 _END = object()
 SLOTS = 2
+MIN_PROMPT_TOKENS_PER_S = 10.0
 
 
 class LlamaCppLlm:
@@ -144,11 +145,16 @@ class LlamaCppLlm:
 
         threading.Thread(target=run, name="llamacpp-chat", daemon=True).start()
         asm = ChunkAssembler()
+        # the first chunk waits for the whole prompt to be read: allow for a slow (contended) CPU
+        # reading ~10 tokens a second on top of the timeout; later chunks get the plain timeout
+        prompt_tokens = sum(len(m.content) for m in messages) // 4 + 5 * len(messages)
+        wait = self.settings.llm_timeout_s + prompt_tokens / MIN_PROMPT_TOKENS_PER_S
         try:
             while True:
                 try:
-                    async with asyncio.timeout(self.settings.llm_timeout_s):
+                    async with asyncio.timeout(wait):
                         item = await queue.get()
+                    wait = self.settings.llm_timeout_s
                 except TimeoutError:
                     raise LlmError(
                         f"The language model did not answer within {self.settings.llm_timeout_s:.0f} s.",
