@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip --disable-pip-version-check
 export OMP_WAIT_POLICY := PASSIVE
 
-.PHONY: run test setup setup-test system lint doctor bench clean
+.PHONY: run test setup setup-test system lint doctor bench clean worker-chatterbox
 
 run: setup
 	$(BIN)/sayso ui
@@ -55,6 +55,11 @@ doctor: setup
 
 bench: setup
 	$(BIN)/sayso bench
+
+# optional GPU voice: Chatterbox in its own venv (torch 2.6, a few GB), then: sayso worker serve --tts chatterbox
+worker-chatterbox: setup
+	$(PIP) install -q -e '.[wyoming]'
+	$(BIN)/sayso worker install chatterbox
 
 clean:
 	rm -rf $(VENV) .pytest_cache build src/*.egg-info
