@@ -97,6 +97,24 @@ def choose_device(requested: str = "auto", *, probe: Callable[[], bool] | None =
     return DeviceChoice("cpu", msg, "float32")
 
 
+def whisper_pipeline_options(settings: Settings, *, probe: Callable[[], bool] | None = None
+                             ) -> dict[str, Any]:
+    """Device, dtype, batch size and chunking for the transformers Whisper pipeline.
+
+    CUDA when present (fp16 there), else the CPU in float32; ``dtype`` is a torch dtype *name*
+    (``getattr(torch, name)``) so this module never imports torch. Long audio is read in
+    ``chunk_length_s`` windows, ``batch_size`` at a time, with timestamps (needed past 30 s)."""
+    choice = choose_device(settings.stt_device, probe=probe)
+    return {
+        "device": choice.device,
+        "dtype": choice.dtype,
+        "batch_size": settings.stt_batch_size if choice.is_gpu else 1,
+        "chunk_length_s": settings.stt_chunk_length_s,
+        "return_timestamps": True,
+        "reason": choice.reason,
+    }
+
+
 def init_torch_process(fraction: float, *, device_index: int = 0) -> bool:
     """Cap this process's share of the GPU (torch's per-process memory fraction).
 

@@ -16,6 +16,7 @@ from sayso.resources import (
     budgets_from_settings,
     choose_device,
     init_torch_process,
+    whisper_pipeline_options,
 )
 
 
@@ -184,14 +185,24 @@ def test_device_choice_and_fallback(caplog: pytest.LogCaptureFixture) -> None:
         choose_device("tpu")
 
 
-def test_budgets_from_settings_and_torch_free_process() -> None:
+def test_budgets_from_settings_and_torch_free_process(monkeypatch: pytest.MonkeyPatch) -> None:
     s = load_settings(gpu_memory_fraction=0.5)
     b = budgets_from_settings(s, gpu_total=8000 * MB, ram_total=16000 * MB)
     assert b == {"cpu": 8000 * MB, "cuda": 4000 * MB}
     s2 = load_settings(gpu_memory_budget_mb=3000, cpu_memory_budget_mb=1000)
     assert budgets_from_settings(s2, gpu_total=None) == {"cpu": 1000 * MB}
     assert budgets_from_settings(s2, gpu_total=8000 * MB)["cuda"] == 3000 * MB
-    # without CUDA (this machine) the memory fraction is simply not applied
+    # without CUDA (a laptop) the memory fraction is simply not applied
+    monkeypatch.setattr("sayso.resources.cuda_available", lambda: False)
     assert init_torch_process(0.8) is False
     with pytest.raises(ResourceError):
         init_torch_process(1.5)
+
+
+def test_transformers_whisper_gets_fp16_and_batches_on_a_gpu_only() -> None:
+    s = load_settings(stt_batch_size=8, stt_chunk_length_s=20)
+    gpu = whisper_pipeline_options(s, probe=lambda: True)
+    assert (gpu["device"], gpu["dtype"], gpu["batch_size"], gpu["chunk_length_s"]) == ("cuda", "float16", 8, 20)
+    cpu = whisper_pipeline_options(s, probe=lambda: False)
+    assert (cpu["device"], cpu["dtype"], cpu["batch_size"]) == ("cpu", "float32", 1)
+    assert cpu["return_timestamps"] is True  # audio past 30 s comes back empty without it
