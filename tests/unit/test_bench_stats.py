@@ -56,10 +56,11 @@ def test_kinds_follow_our_pipeline_and_ratios_compare_the_same_scenarios() -> No
     ratio = stats.ratios(tab)
     assert ratio["fast"]["action"] == 0.25 and ratio["fast"]["first_audio"] is None
     assert ratio["question"]["first_audio"] == 0.5
-    segs = stats.stage_breakdown(tab)["question"]["sayso"]
-    assert sum(segs.values()) == tab["question"]["sayso"]["total"]["median"]
+    segs = stats.stage_breakdown(recs)["question"]["sayso"]
+    assert sum(segs.values()) == tab["question"]["sayso"]["total"]["median"]  # one turn: exact
+    assert list(segs) == ["endpointing", "stt", "intent/llm", "tts", "rest"]
     result = {"mode": "quick", "duration_s": 12.0, "machine": {"cpu_count": 2}, "table": tab,
-              "ratio_to_baseline": ratio, "dominant_stage": stats.dominant(stats.stage_breakdown(tab)),
+              "ratio_to_baseline": ratio, "dominant_stage": stats.dominant(stats.stage_breakdown(recs)),
               "wer": {"overall": stats.wer([("a b", "a b")]), "by_condition": {}},
               "intent_accuracy": [], "peak_rss_mb": {"process": 900.0, "with_children": 1800.0},
               "load_ms": {"stt": 800.0}, "cold_start_ms": {"pipeline": 9000.0, "app": 4000.0}}

@@ -104,7 +104,7 @@ def write_json(result: Mapping[str, Any], out_dir: Path) -> Path:
 
 
 def plot(result: Mapping[str, Any], out_dir: Path) -> Path | None:
-    """Stacked horizontal bars: per kind, ours and the baseline, split by stage (median ms)."""
+    """Stacked horizontal bars: per kind, ours and the baseline, split by stage (mean ms)."""
     try:
         import matplotlib
 
@@ -115,7 +115,7 @@ def plot(result: Mapping[str, Any], out_dir: Path) -> Path | None:
         return None
     breakdown = result["stages"]
     rows = [(kind, system) for kind in KINDS for system in SYSTEMS if breakdown[kind][system]]
-    fig, ax = plt.subplots(figsize=(10, 1.0 + 0.55 * max(len(rows), 1)))
+    fig, ax = plt.subplots(figsize=(10, 1.9 + 0.55 * max(len(rows), 1)))
     used: set[str] = set()
     for y, (kind, system) in enumerate(reversed(rows)):
         left = 0.0
@@ -127,12 +127,11 @@ def plot(result: Mapping[str, Any], out_dir: Path) -> Path | None:
             left += ms
         ax.text(left + 30, y, f"{left:.0f} ms", va="center", fontsize=8)
     ax.set_yticks(range(len(rows)), [f"{KIND_TITLES[k]} — {s}" for k, s in reversed(rows)], fontsize=8)
-    ax.set_xlabel("median ms from the end of speech")
+    ax.set_xlabel("ms from the end of speech (mean per stage; the table has medians)")
     ax.set_title(f"sayso bench ({result['mode']}): where the time goes")
-    for target, name in ((700, "fast-path target"), (1200, "answer target")):
-        ax.axvline(target, color="black", linestyle=":", linewidth=0.8)
-        ax.text(target, len(rows) - 0.4, name, fontsize=7, ha="center")
-    ax.legend(loc="lower right", fontsize=7, ncol=3)
+    ax.axvline(700, color="black", linestyle=":", linewidth=0.9, label="target: command done 700 ms")
+    ax.axvline(1200, color="black", linestyle="--", linewidth=0.9, label="target: first audio 1200 ms")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), fontsize=7, ncol=4, frameon=False)
     ax.margins(x=0.12)
     fig.tight_layout()
     path = out_dir / "bench.png"
@@ -140,3 +139,25 @@ def plot(result: Mapping[str, Any], out_dir: Path) -> Path | None:
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def rerender(json_path: Path) -> str:
+    """Recompute the stage breakdown, plot and table from a bench.json (``python -m
+    sayso.bench.report bench.json``): for reports after the code that draws them changed."""
+    from sayso.bench.stats import breakdown_from_marks, dominant
+
+    result = json.loads(Path(json_path).read_text(encoding="utf-8"))
+    turns = [(t["kind"], t["system"], t["marks_ms"]) for t in result["turns"] if not t["run_error"]]
+    result["stages"] = breakdown_from_marks(turns)
+    result["dominant_stage"] = dominant(result["stages"])
+    out_dir = Path(json_path).parent
+    png = plot(result, out_dir)
+    result.setdefault("files", {})["png"] = str(png) if png else None
+    write_json(result, out_dir)
+    return markdown(result)
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(rerender(Path(sys.argv[1])))

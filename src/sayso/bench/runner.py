@@ -326,7 +326,7 @@ def _assemble(opts: BenchOptions, mach: dict[str, Any], records: list[stats.Turn
               intents: list[dict[str, Any]], rss: RssSampler, load_ms: dict[str, float | None],
               cold: dict[str, Any], t_start: float, settings: Settings) -> dict[str, Any]:
     tab = stats.table(records)
-    breakdown = stats.stage_breakdown(tab)
+    breakdown = stats.stage_breakdown(records)
     ours = [r for r in records if r.system == "sayso" and not r.error]
     by_cond: dict[str, Any] = {}
     for cond in sorted({r.condition for r in ours}):

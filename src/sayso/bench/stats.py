@@ -207,21 +207,35 @@ def ratios(tab: Mapping[str, Mapping[str, Mapping[str, Mapping[str, Any]]]]) -> 
     return out
 
 
-def stage_breakdown(tab: Mapping[str, Mapping[str, Mapping[str, Mapping[str, Any]]]]) -> dict[str, dict[str, dict[str, float]]]:
-    """kind -> system -> stage -> ms: the median marks turned into consecutive segments
-    (endpointing, STT, intent/LLM, browser action, speech synthesis, rest of the turn)."""
-    seg_names = {"endpoint": "endpointing", "transcript": "stt", "intent": "intent/llm",
-                 "action": "browser", "first_audio": "tts", "total": "rest"}
+SEGMENTS = {"endpoint": "endpointing", "transcript": "stt", "intent": "intent/llm",
+            "action": "browser", "first_audio": "tts", "total": "rest"}
+
+
+def stage_breakdown(records: Sequence[TurnRecord]) -> dict[str, dict[str, dict[str, float]]]:
+    """kind -> system -> stage -> mean ms: each turn's marks, in the order they happened, cut
+    into consecutive segments named after the stage that ends them (endpointing, STT,
+    intent/LLM, browser action, speech synthesis, rest of the turn). Means, so the segments add
+    up to the mean turn (medians of parts do not add up)."""
+    return breakdown_from_marks([(r.kind, r.system, r.marks()) for r in records if not r.error])
+
+
+def breakdown_from_marks(turns: Iterable[tuple[str, str, Mapping[str, float]]]) -> dict[str, dict[str, dict[str, float]]]:
+    """:func:`stage_breakdown` from (kind, system, marks) rows (e.g. read back from bench.json)."""
+    turns = list(turns)
     out: dict[str, dict[str, dict[str, float]]] = {}
-    for kind, systems in tab.items():
-        for system, marks in systems.items():
-            medians = [(m, marks[m]["median"]) for m in MARKS if marks[m]["median"] is not None]
-            medians.sort(key=lambda x: x[1])
-            prev, segs = 0.0, {}
-            for m, v in medians:
-                segs[seg_names[m]] = round(max(0.0, v - prev), 1)
-                prev = max(prev, v)
-            out.setdefault(kind, {})[system] = segs
+    for kind in KINDS:
+        for system in SYSTEMS:
+            rows = [m for k, s, m in turns if k == kind and s == system]
+            sums: dict[str, float] = {}
+            for marks in rows:
+                prev = 0.0
+                for mark, t in sorted(marks.items(), key=lambda kv: kv[1]):
+                    seg = SEGMENTS[mark]
+                    sums[seg] = sums.get(seg, 0.0) + max(0.0, t - prev)
+                    prev = max(prev, t)
+            order = [SEGMENTS[m] for m in MARKS]
+            out.setdefault(kind, {})[system] = {
+                seg: round(sums[seg] / len(rows), 1) for seg in order if seg in sums}
     return out
 
 
