@@ -109,3 +109,33 @@ async def test_one_budget_across_stt_and_tts_and_idle_unload(caplog) -> None:
     assert "Unloaded tts:piper from cpu (least recently used, to make room)" in log
     assert "Unloaded stt:faster-whisper from cpu (least recently used, to make room)" in log
     assert "Unloaded tts:piper from cpu (idle for" in log
+
+
+async def test_worker_stopping_mid_reply_is_one_sentence_then_piper_takes_over() -> None:
+    from sayso.errors import TtsError
+
+    settings = load_settings()
+    port = free_port()
+    task = asyncio.create_task(serve(settings, tts="piper", stt=None, host="127.0.0.1", port=port))
+    await asyncio.sleep(0)
+    tts = WyomingTts(settings=load_settings(tts=f"wyoming://127.0.0.1:{port}"))
+    for _ in range(200):  # until it listens
+        try:
+            await asyncio.open_connection("127.0.0.1", port)
+            break
+        except OSError:
+            await asyncio.sleep(0.05)
+    stream = tts.synthesize("First sentence. " + "And then a lot more to say. " * 20)
+    first = await anext(stream)
+    assert first.rate == 22_050
+    task.cancel()  # the worker goes away in the middle of the reply
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    with pytest.raises(TtsError) as err:
+        async for _ in stream:
+            pass
+    assert err.value.message == (f"The Wyoming speech server at 127.0.0.1:{port} stopped in the "
+                                 "middle of a sentence.")
+    chunks = await speak(tts, "Still here.")  # the next sentence: local Piper, and it says so
+    assert chunks and "bundled Piper voice is speaking instead" in tts.notice
+    await tts.close()

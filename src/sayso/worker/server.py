@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 import time
@@ -301,7 +302,8 @@ async def serve(
     try:
         await server.start(partial(SpeechHandler, service=service))
     except OSError as exc:
-        raise SaysoError(f"The worker cannot listen on {host}:{port}: {exc.strerror or exc}.",
+        why = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+        raise SaysoError(f"The worker cannot listen on {host}:{port}: {why}.",
                          code="worker.bind", hint="Choose another --port.") from exc
     cache.start_sweeper()
     log.info("Wyoming speech server listening on tcp://%s:%d (tts=%s, stt=%s)", host, port,
