@@ -132,7 +132,7 @@ def chat(
     from sayso.agent.textmode import human_lines, run_turn, text_session
 
     async def loop() -> None:
-        async with text_session(settings) as assistant:
+        async with text_session(settings, preload_llm=True) as assistant:
             print("sayso chat: type what to do or ask; an empty line or Ctrl-D quits.")
             while (line := await asyncio.to_thread(_read_line, "you> ")):
                 result, _ = await run_turn(assistant, line)

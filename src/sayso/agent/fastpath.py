@@ -152,7 +152,7 @@ _rule(r"(?:(?:switch|go|change|move|jump) )?(?:to |back to )?(?:the )?(next|prev
     if m.group(1) != "last" else None)
 _rule(rf"(?:(?:switch|go|change|move|jump) )?(?:to )?tab (?:number )?{_ORD}")(
     lambda m: _call("switch_tab", index=int(m.group(1))))
-_rule(rf"(?:(?:switch|go|change|move|jump) )?(?:to )?(?:the )?{_ORD} tab")(
+_rule(rf"(?:(?:switch|go|change|move|jump|open) )?(?:to )?(?:the )?{_ORD} tab")(
     lambda m: _call("switch_tab", index=int(m.group(1))))
 
 # --- history ------------------------------------------------------------------------------------

@@ -83,13 +83,19 @@ def start_url_overrides(settings_allowlist: Sequence[str], url: str | None) -> d
 
 @asynccontextmanager
 async def text_session(
-    settings: Settings, *, url: str | None = None, dry_run: bool = False, llm: Llm | None = None
+    settings: Settings, *, url: str | None = None, dry_run: bool = False, llm: Llm | None = None,
+    preload_llm: bool = False,
 ) -> AsyncIterator[Assistant]:
-    """One assistant with a browser (none when ``dry_run``), opened at ``url``; closed after."""
+    """One assistant with a browser (none when ``dry_run``), opened at ``url``; closed after.
+
+    ``preload_llm`` starts loading the LLM in the background at once (``sayso chat``), so the
+    first question does not wait for the whole load.
+    """
     from sayso.agent.factory import build_browser
 
     own_llm = llm is None
     llm = llm or LazyLlm(settings)
+    preload = asyncio.create_task(_quiet_warmup(llm)) if preload_llm else None
     browser = None
     try:
         if not dry_run:
@@ -109,10 +115,20 @@ async def text_session(
         finally:
             await assistant.close()
     finally:
+        if preload is not None and not preload.done():
+            preload.cancel()
+            await asyncio.wait({preload})
         if browser is not None:
             await browser.close()
         if own_llm:
             await llm.close()
+
+
+async def _quiet_warmup(llm: Llm) -> None:
+    try:
+        await llm.warmup()
+    except Exception as exc:  # the turn that needs the LLM reports the problem in one sentence
+        log.warning("the LLM could not be preloaded: %s", exc)
 
 
 async def run_turn(assistant: Assistant, text: str) -> tuple[dict[str, Any], list[TurnEvent]]:
