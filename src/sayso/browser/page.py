@@ -204,15 +204,36 @@ class Match:
         return self.best is None and len(self.candidates) > 1
 
 
+_SUFFIXES = ("ing", "es", "ed", "s")
+
+
+def _stem(text: str) -> str:
+    """A light stemmer for spoken variants: "prices" and "pricing" both become "pric"."""
+    out = []
+    for word in text.split():
+        for suffix in _SUFFIXES:
+            if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+                word = word[: -len(suffix)]
+                break
+        out.append(word)
+    return " ".join(out)
+
+
 def _score(query: str, text: str) -> float:
     cand = normalise(text)
     if not cand:
         return 0.0
-    if cand == query or cand.replace(" ", "") == query.replace(" ", ""):
+    q_flat, c_flat = query.replace(" ", ""), cand.replace(" ", "")
+    if cand == query or c_flat == q_flat:
         return 101.0  # the exact words (or "login" for "Log in") beat any partial match
-    score = fuzz.token_set_ratio(query, cand)
-    squashed = fuzz.ratio(query.replace(" ", ""), cand.replace(" ", ""))
-    return float(max(score, squashed))
+    score = max(
+        fuzz.token_set_ratio(query, cand),
+        fuzz.token_set_ratio(_stem(query), _stem(cand)),
+        fuzz.ratio(q_flat, c_flat),
+    )
+    if len(q_flat) >= 5:  # "signup" in "Sign up for free"
+        score = max(score, 0.9 * fuzz.partial_ratio(q_flat, c_flat))
+    return float(score)
 
 
 def match_clickable(spoken: str, items: list[Clickable], *, prefer: str | None = None) -> Match:
