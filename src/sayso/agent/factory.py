@@ -8,6 +8,7 @@ starts one browser for one session. ``create_assistant`` ties them together.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -92,12 +93,20 @@ async def build_components(
             await obj.warmup()
         return obj
 
+    async def make_tts():  # type: ignore[no-untyped-def]
+        from sayso.tts.factory import build_tts  # Piper, or espeak-ng when Piper cannot load
+
+        obj = await asyncio.to_thread(build_tts, settings)
+        if warm:
+            await obj.warmup()
+        return obj
+
     if llm:
         comp.llm = await stage("llm", lambda: build_llm(settings, warm=warm))  # type: ignore[assignment]
     if stt:
         comp.stt = await stage("stt", lambda: make_registry("stt"))  # type: ignore[assignment]
     if tts:
-        comp.tts = await stage("tts", lambda: make_registry("tts"))  # type: ignore[assignment]
+        comp.tts = await stage("tts", lambda: make_tts())  # type: ignore[assignment]
     return comp
 
 
