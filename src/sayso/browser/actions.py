@@ -209,20 +209,47 @@ def _clickables(s: DriverSession) -> list[Clickable]:
     return to_clickables(s.driver.execute_script(CLICKABLES_JS, MAX_CLICKABLES))
 
 
-def dismiss_consent(s: DriverSession) -> bool:
-    """Click the consent banner's button (rejecting where the banner offers it)."""
-    items = [c for c in _clickables(s) if c.kind in ("button", "link") and c.text]
-    lowered = [(c, c.text.lower().strip()) for c in items]
-    for word in CONSENT_WORDS:
-        for c, text in lowered:
-            if text == word or (len(text) <= 30 and text.startswith(word)):
-                try:
-                    s.driver.execute_script("arguments[0].click();", c.element)
-                except WebDriverException:
-                    continue
-                log.info("dismissed a consent banner with %r", c.text)
-                return True
-    return False
+_CONSENT_JS = r"""
+const target = arguments[0], words = arguments[1];
+const r = target.getBoundingClientRect();
+let node = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+if (!node || target === node || target.contains(node)) return null;
+// the overlay: the outermost fixed/sticky/absolute ancestor of what covers the target
+let overlay = null;
+for (let n = node; n && n !== document.body; n = n.parentElement) {
+  const pos = getComputedStyle(n).position;
+  if (pos === 'fixed' || pos === 'sticky' || pos === 'absolute') overlay = n;
+}
+overlay = overlay || node;
+if (!/cookie|consent|privacy|gdpr|tracking|personal data|partners/i.test(overlay.innerText || '')) return null;
+const buttons = Array.from(overlay.querySelectorAll('button,a,[role=button],input[type=submit],input[type=button]'));
+const label = (b) => (b.innerText || b.value || b.getAttribute('aria-label') || '').replace(/\s+/g, ' ').trim().toLowerCase();
+for (const w of words) {
+  for (const b of buttons) {
+    const t = label(b);
+    if (t === w || (t.length <= 30 && t.startsWith(w))) { b.click(); return t; }
+  }
+}
+return null;
+"""
+
+
+def dismiss_consent(s: DriverSession, target: Any) -> bool:
+    """If a cookie/consent overlay covers ``target``, click its button (reject where offered)."""
+    clicked = s.driver.execute_script(_CONSENT_JS, target, list(CONSENT_WORDS))
+    if clicked:
+        log.info("dismissed a consent banner with %r", clicked)
+        time.sleep(0.05)  # let the banner's own script remove it
+    return bool(clicked)
+
+
+_REVEAL_JS = r"""
+const el = arguments[0];
+el.scrollIntoView({block: 'center', inline: 'nearest'});
+const r = el.getBoundingClientRect();
+const top = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+return !top || el === top || el.contains(top) || top.contains(el);
+"""
 
 
 def _click_element(s: DriverSession, target: Clickable, noun: str) -> ToolResult:
@@ -230,11 +257,12 @@ def _click_element(s: DriverSession, target: Clickable, noun: str) -> ToolResult
     handles = set(d.window_handles)
     before, _, _ = _page_info(s)
     el = target.element
-    d.execute_script("arguments[0].scrollIntoView({block: 'center', inline: 'nearest'});", el)
+    if not d.execute_script(_REVEAL_JS, el):  # covered (a consent banner?): the driver would retry ~1 s
+        dismiss_consent(s, el)
     try:
         el.click()
     except ElementClickInterceptedException:
-        if dismiss_consent(s):
+        if dismiss_consent(s, el):
             try:
                 el.click()
             except ElementClickInterceptedException:
