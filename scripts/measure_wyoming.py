@@ -142,7 +142,13 @@ async def latency(rounds: int) -> None:
                             ("faster-whisper STT", "stt_local", "stt_remote")):
             pairs = [y - x for x, y in zip(res[a], res[b], strict=True)]
             print(f"| {label} | {med(res[a])} | {med(res[b])} | {med(pairs)} |")
-        print()
+        pings = []
+        for _ in range(20):
+            t0 = time.perf_counter()
+            await remote_stt.describe()
+            pings.append((time.perf_counter() - t0) * 1000)
+        print(f"\nprotocol floor: connect + describe + info round trip, median of 20: "
+              f"{statistics.median(pings):.1f} ms\n")
         await local_tts.close()
         await local_stt.close()
     finally:

@@ -156,13 +156,34 @@ def trim_process_memory() -> None:
 
 
 def gpu_total_bytes(device_index: int = 0) -> int | None:
-    """Total memory of the GPU, or None without torch/CUDA."""
-    if not cuda_available():
-        return None
-    import torch
+    """Total memory of the GPU (via torch, else nvidia-smi), or None when there is none."""
+    if cuda_available():
+        import torch
 
-    _free, total = torch.cuda.mem_get_info(device_index)
-    return int(total)
+        _free, total = torch.cuda.mem_get_info(device_index)
+        return int(total)
+    import shutil
+    import subprocess
+
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return None
+    try:
+        out = subprocess.run([smi, "--query-gpu=memory.total", "--format=csv,noheader,nounits"],
+                             capture_output=True, text=True, timeout=10, check=True).stdout.split()
+        return int(float(out[device_index]) * MB)
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None
+
+
+def ct2_cuda_available() -> bool:
+    """True when CTranslate2 (faster-whisper's engine, no torch needed) sees a CUDA device."""
+    try:
+        import ctranslate2
+
+        return ctranslate2.get_cuda_device_count() > 0
+    except Exception:
+        return False
 
 
 def ram_total_bytes() -> int:

@@ -39,6 +39,7 @@ from sayso.resources import (
     ResourceError,
     budgets_from_settings,
     choose_device,
+    ct2_cuda_available,
 )
 from sayso.types import Utterance
 from sayso.worker import protocol
@@ -64,8 +65,8 @@ async def registry_factory(settings: Settings, kind: str, name: str, device: str
     """Build a backend through the registry (lazy imports) and warm it up."""
     from sayso import registry
 
-    overrides = {f"{kind}_device": device} if kind == "stt" and device != "cpu" else {}
-    conf = settings.model_copy(update=overrides) if overrides else settings
+    # the device the cache placed it on is the device it runs on (its budget is charged there)
+    conf = settings.model_copy(update={"stt_device": device}) if kind == "stt" else settings
     backend = registry.build(kind, conf, name=name)
     await backend.warmup()
     return backend
@@ -106,7 +107,9 @@ class SpeechService:
         if name == "chatterbox":  # GPU only, unless the CPU was asked for: it is ~250x too slow there
             devices: tuple[str, ...] = ("cpu",) if self.settings.chatterbox_device == "cpu" else ("cuda",)
         elif kind == "stt" and self.settings.stt_device != "cpu":
-            devices = ("cuda", "cpu") if choose_device(self.settings.stt_device).is_gpu else ("cpu",)
+            probe = ct2_cuda_available if name == "faster-whisper" else None
+            gpu = choose_device(self.settings.stt_device, probe=probe).is_gpu
+            devices = ("cuda", "cpu") if gpu else ("cpu",)
         else:
             devices = ("cpu",)
 
@@ -290,7 +293,7 @@ async def serve(
     if not protocol.is_loopback(host):
         log.warning("Wyoming has no authentication: anyone who can reach %s:%d can use this server.",
                     host, port)
-    if tts == "chatterbox":
+    if tts == "chatterbox" or stt == "transformers":  # torch in this process: cap its GPU share
         from sayso.resources import init_torch_process
 
         init_torch_process(settings.gpu_memory_fraction)
