@@ -228,6 +228,8 @@ class Settings(BaseSettings):
     """Search URL; {query} is replaced by the search words."""
     home_url: str = "about:blank"
     """Page the browser opens first."""
+    browser_sites: dict[str, str] = Field(default_factory=dict)
+    """Extra spoken site names and their addresses, e.g. {"my bank" = "bank.example.com"}."""
 
     # web app
     ui_host: str = "127.0.0.1"

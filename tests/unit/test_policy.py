@@ -115,6 +115,13 @@ def test_site_names(said: str, url: str) -> None:
     assert site_url(said) == url
 
 
+def test_user_site_names_come_first() -> None:
+    extra = {"my bank": "bank.example.com", "Wikipedia": "https://de.wikipedia.org"}
+    assert site_url("open my bank", extra) == "https://bank.example.com"
+    assert site_url("wikipedia", extra) == "https://de.wikipedia.org"
+    assert site_url("the guardian", extra) == "https://theguardian.com"
+
+
 def test_search_url_encodes_the_query() -> None:
     engine = "https://duckduckgo.com/?q={query}"
     assert search_url(engine, "vegan lasagna & more") == "https://duckduckgo.com/?q=vegan+lasagna+%26+more"

@@ -108,7 +108,7 @@ def _open(s: DriverSession, tool: str, url: str, *, said: str) -> ToolResult:
 
 def navigate(s: DriverSession, args: dict[str, Any]) -> ToolResult:
     said = args["url"]
-    url = s.policy.check(site_url(said))
+    url = s.policy.check(site_url(said, s.settings.browser_sites))
     return _open(s, "navigate", url, said=said)
 
 
@@ -145,7 +145,7 @@ def reload(s: DriverSession, args: dict[str, Any]) -> ToolResult:
 
 
 def new_tab(s: DriverSession, args: dict[str, Any]) -> ToolResult:
-    url = s.policy.check(site_url(args["url"])) if args.get("url") else None
+    url = s.policy.check(site_url(args["url"], s.settings.browser_sites)) if args.get("url") else None
     s.driver.switch_to.new_window("tab")
     if url is None:
         return ok("new_tab", "Opened a new tab.", url="about:blank", title="")

@@ -8,6 +8,7 @@ the URL policy before it reaches the browser.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from urllib.parse import quote_plus
 
 SITES: dict[str, str] = {
@@ -68,8 +69,17 @@ _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _LOCAL = re.compile(r"^(?:localhost|\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\])(?::\d+)?(?:[/?#]|$)")
 
 
-def site_url(text: str) -> str:
-    """A URL for what the user said; schemes the user wrote are kept (the policy judges them)."""
+def site_url(text: str, extra: Mapping[str, str] | None = None) -> str:
+    """A URL for what the user said; schemes the user wrote are kept (the policy judges them).
+
+    ``extra`` (the ``browser_sites`` setting) adds or overrides spoken names.
+    """
+    if extra:
+        key = " ".join(text.strip().lower().split())
+        key = _TRAILING.sub("", _LEADING.sub("", key).strip(" .!?"))
+        for name, address in extra.items():
+            if " ".join(name.lower().split()) == key:
+                return address if _SCHEME.match(address) and "://" in address else "https://" + address
     said = " ".join(text.strip().split())
     if _SCHEME.match(said) and not re.match(r"^[\w.-]+:\d+", said):
         return said  # "https://...", "javascript:...": kept as written, the policy decides
