@@ -380,7 +380,7 @@ class ModelCache:
 
     # -- placement --------------------------------------------------------------------------
 
-    def _used(self, device: str | None = None) -> dict[str, int]:
+    def _used(self) -> dict[str, int]:
         used: dict[str, int] = dict.fromkeys(self.budgets, 0)
         for e in self._entries.values():
             used[e.device] = used.get(e.device, 0) + e.size
