@@ -25,7 +25,6 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import psutil
@@ -42,6 +41,7 @@ from selenium.webdriver.remote.client_config import ClientConfig
 from sayso.browser.base import BrowserState, TabInfo
 from sayso.browser.page import PAGE_INFO_JS
 from sayso.browser.policy import UrlPolicy
+from sayso.browser.processes import TAG_ENV, OwnedProcesses
 from sayso.errors import BrowserError, UnsafeUrlError
 
 log = logging.getLogger(__name__)
@@ -53,11 +53,11 @@ CHROMIUM_FLAGS = (
     "--autoplay-policy=no-user-gesture-required", "--disable-features=Translate,MediaRouter",
     "--password-store=basic", "--lang=en-US",
 )
-TAG_ENV = "SAYSO_BROWSER_TAG"  # set in the driver's environment; every process it starts inherits it
 GECKODRIVER_SHA256 = "12994672529413925506cade8dee78d91683015146dac8dab017496f02d7bbb0"  # 0.33.0
 COMMAND_TIMEOUT_S = 30.0  # one WebDriver HTTP command; the default is forever
 SCRIPT_TIMEOUT_S = 10.0
-RESTORE_PAGE_TIMEOUT_S = 8.0
+RESTORE_PAGE_TIMEOUT_S = 5.0
+MAX_RESTORED_TABS = 10
 DEAD_MARKERS = (
     "tab crashed", "chrome not reachable", "disconnected", "session deleted", "no such session",
     "invalid session id", "browsing context has been discarded", "failed to decode response",
@@ -112,79 +112,6 @@ def classify(exc: BaseException) -> str:
         if any(m in text for m in WEDGED_MARKERS):
             return "timeout"
     return "other"
-
-
-@dataclass(slots=True)
-class _Proc:
-    pid: int
-    created: float
-
-
-class OwnedProcesses:
-    """The processes one launch started, killed by pid (and by the unique profile marker)."""
-
-    def __init__(self, root_pid: int | None, marker: str | None, tag: str | None = None) -> None:
-        self.marker = marker  # a string in every one of our processes' command lines
-        self.tag = tag  # the value of SAYSO_BROWSER_TAG in our processes' environment
-        self.procs: dict[int, _Proc] = {}
-        self.driver_pid: int | None = None
-        self.browser_pid: int | None = None
-        if root_pid is not None:
-            self.add_tree(root_pid)
-
-    def add_tree(self, pid: int) -> None:
-        try:
-            root = psutil.Process(pid)
-            for p in (root, *root.children(recursive=True)):
-                self.procs.setdefault(p.pid, _Proc(p.pid, p.create_time()))
-        except psutil.Error:
-            pass
-
-    def _alive(self) -> list[psutil.Process]:
-        found: dict[int, psutil.Process] = {}
-        for rec in list(self.procs.values()):
-            try:
-                p = psutil.Process(rec.pid)
-                if abs(p.create_time() - rec.created) > 0.01:
-                    continue  # the pid was reused by someone else's process
-                found[p.pid] = p
-                for child in p.children(recursive=True):
-                    found.setdefault(child.pid, child)
-            except psutil.Error:
-                continue
-        if self.marker or self.tag:  # helpers that left our tree, e.g. crashpad (parent: init)
-            for p in psutil.process_iter(["cmdline", "environ"]):
-                if p.pid in found:
-                    continue
-                cmd = p.info.get("cmdline") or ()
-                env = p.info.get("environ") or {}
-                if (self.marker and any(self.marker in part for part in cmd)) or (
-                    self.tag and env.get(TAG_ENV) == self.tag
-                ):
-                    found[p.pid] = p
-        me = os.getpid()
-        return [p for pid, p in found.items() if pid != me]
-
-    def alive_pids(self) -> list[int]:
-        out = []
-        for p in self._alive():
-            try:
-                if p.status() != psutil.STATUS_ZOMBIE:
-                    out.append(p.pid)
-            except psutil.Error:
-                continue
-        return out
-
-    def kill(self) -> int:
-        """SIGKILL every owned process that is still running; returns how many were killed."""
-        procs = self._alive()
-        for p in procs:
-            try:
-                p.kill()
-            except psutil.Error:
-                pass
-        psutil.wait_procs(procs, timeout=5)
-        return len(procs)
 
 
 def _which(*names: str) -> str | None:
@@ -503,7 +430,7 @@ class DriverSession:
 
     def restore(self, saved: BrowserState) -> None:
         """Reopen the saved tabs' pages (not those that hung), the active one active again."""
-        tabs = [t for t in saved.tabs if t.url not in self.hung_urls]
+        tabs = [t for t in saved.tabs if t.url not in self.hung_urls][:MAX_RESTORED_TABS]
         active = next((i for i, t in enumerate(tabs, start=1) if t.active), len(tabs))
         if not tabs:
             return

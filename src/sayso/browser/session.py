@@ -52,7 +52,9 @@ class SeleniumBrowser:
             settings = load_settings()
         self.settings = settings
         self.session = DriverSession(settings)
-        self.watchdog_s = watchdog_s if watchdog_s is not None else self.session.command_timeout + 15.0
+        # last resort only: the page-load (15 s) and HTTP (30 s) timeouts fire first; a relaunch
+        # that restores tabs may legitimately take a while on a busy machine
+        self.watchdog_s = watchdog_s if watchdog_s is not None else self.session.command_timeout * 2 + 30.0
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sayso-browser")
         self._closed = False
         self._unsubscribe = on_relaunch(on_relaunch_cb) if on_relaunch_cb else None

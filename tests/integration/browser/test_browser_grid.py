@@ -113,7 +113,7 @@ async def test_grid_runs_the_tools(grid_url: str, site: TestSite) -> None:
         assert res.ok and res.message == "Opened Sayso Test Home.", res.message
         assert t.browser.owned_pids() == [], "the Grid owns the browser, not us"
         slots = await _slots(grid_url)
-        assert slots[0]["session"] is not None, "the session runs on the Grid"
+        assert any(slot["session"] is not None for slot in slots), "the session runs on the Grid"
         assert (await t.do("click", text="news")).ok
         assert (await t.browser.state()).title == "News - Sayso Test"
         res = await t.do("read_headings")
