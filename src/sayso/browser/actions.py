@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import logging
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -287,7 +288,62 @@ def _click_element(s: DriverSession, target: Clickable, noun: str) -> ToolResult
     return ok("click", f"Clicked '{name}'.", url=url, title=title)
 
 
+# ---------------------------------------------------------------- confirmation of risky actions
+
+RISKY_WORDS = re.compile(
+    r"\b(buy|pay|purchase|order|checkout|check out|delete|remove|erase|send|submit|transfer|donate|"
+    r"subscribe|unsubscribe|confirm|place order)\b", re.I)
+
+_RISK_JS = r"""
+const el = arguments[0];
+const label = (el.innerText || el.value || el.getAttribute('aria-label') || el.title || '').replace(/\s+/g, ' ').trim();
+const form = el.form || el.closest('form');
+const tag = el.tagName.toLowerCase(), type = (el.getAttribute('type') || '').toLowerCase();
+const submits = !!form && ((tag === 'button' && (type === '' || type === 'submit')) || (tag === 'input' && (type === 'submit' || type === 'image')));
+let search = false, button = '';
+if (form) {
+  const fields = Array.from(form.elements).filter(e => e.tagName === 'TEXTAREA' || (e.tagName === 'INPUT' && !['hidden','submit','button','reset','image','checkbox','radio'].includes(e.type)));
+  const f = fields[0];
+  search = form.getAttribute('role') === 'search' || !!form.closest('[role=search]') || (fields.length === 1 && f.type !== 'password' &&
+    (f.type === 'search' || /^(q|s|query|search)$/i.test(f.name || '') || /search/i.test(f.placeholder || '') || /search/i.test(f.getAttribute('aria-label') || '')));
+  const b = form.querySelector('button:not([type=button]):not([type=reset]),input[type=submit]');
+  button = b ? (b.innerText || b.value || b.getAttribute('aria-label') || '').replace(/\s+/g, ' ').trim() : '';
+}
+return {label: label.slice(0, 80), submits: submits, form: !!form, search: search, button: button.slice(0, 80)};
+"""
+
+
+def risk_of(s: DriverSession, element: Any) -> dict[str, Any]:
+    """What pressing ``element`` (or submitting its form) would do: label, form, search form."""
+    info = s.driver.execute_script(_RISK_JS, element)
+    return dict(info) if isinstance(info, dict) else {}
+
+
+def risky_press(label: str, info: dict[str, Any]) -> bool:
+    """Buy/pay/delete/send... labels, and submitting any form that is not a search box."""
+    return bool(RISKY_WORDS.search(label or info.get("label", ""))) or (
+        bool(info.get("submits")) and not info.get("search"))
+
+
+def confirm_first(tool: str, message: str, **data: Any) -> ToolResult:
+    """The action changes something on the web: ask the user (the agent remembers the call)."""
+    return fail(tool, "confirm.required", message, **data)
+
+
 def click(s: DriverSession, args: dict[str, Any]) -> ToolResult:
+    target = _click_target(s, args)
+    if isinstance(target, ToolResult):
+        return target
+    choice, noun = target
+    if not args.get("confirmed"):
+        info = risk_of(s, choice.element)
+        if risky_press(choice.text, info):
+            name = _quote(choice.text or info.get("label", "")) or f"{noun} {choice.index}"
+            return confirm_first("click", f"Should I press '{name}'?", label=name)
+    return _click_element(s, choice, noun)
+
+
+def _click_target(s: DriverSession, args: dict[str, Any]) -> tuple[Clickable, str] | ToolResult:
     text, index, kind = args.get("text"), args.get("index"), args.get("kind", "auto")
     if index is not None:
         results = to_clickables(s.driver.execute_script(RESULTS_JS)) if kind in ("auto", "result") else []
@@ -299,7 +355,7 @@ def click(s: DriverSession, args: dict[str, Any]) -> ToolResult:
             return fail("click", "click.not_found", f"There are no {noun}s on this page.")
         if index > len(pool):
             return fail("click", "click.out_of_range", f"There {'is only one' if len(pool) == 1 else f'are only {len(pool)}'} {noun}{'' if len(pool) == 1 else 's'} on this page.", count=len(pool))
-        return _click_element(s, pool[index - 1], noun)
+        return pool[index - 1], noun
     items = _clickables(s)
     match = match_clickable(text or "", items)
     if match.ambiguous:
@@ -311,7 +367,7 @@ def click(s: DriverSession, args: dict[str, Any]) -> ToolResult:
         )
     if match.best is None:
         return fail("click", "click.not_found", f"I couldn't find a link or button called '{_quote(text or '')}' on this page.")
-    return _click_element(s, match.best, "link")
+    return match.best, "link"
 
 
 # ---------------------------------------------------------------- typing
@@ -357,6 +413,17 @@ def type_text(s: DriverSession, args: dict[str, Any]) -> ToolResult:
             return fail("type", "type.no_field", "There is no text field on this page to type into.")
         el, info = found
         label, is_search = str(info.get("label") or ""), bool(info.get("search"))
+    do_submit = is_search if submit is None else submit
+    if do_submit:  # submitting a form other than a search box changes things: ask first
+        info = risk_of(s, el)
+        if info.get("form") and not info.get("search"):
+            if submit is None:
+                do_submit = False  # a field that looks like a search box in another form: just type
+            elif not args.get("confirmed"):
+                button = _quote(info.get("button", "")) or "submit"
+                where = f"the '{_quote(label)}' field" if label else "the field"
+                return confirm_first("type", f"Should I type '{_quote(text)}' into {where} and press '{button}'?",
+                                     label=button)
     before, _, _ = _page_info(s)
     try:
         d.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].focus();", el)
@@ -365,7 +432,6 @@ def type_text(s: DriverSession, args: dict[str, Any]) -> ToolResult:
         el.send_keys(text)
     except ElementNotInteractableException:
         return fail("type", "type.not_editable", f"I can't type into the '{_quote(label) or 'selected'}' field.")
-    do_submit = is_search if submit is None else submit
     where = f"the '{_quote(label)}' field" if label else "the field"
     if do_submit:
         if el.tag_name.lower() == "textarea":  # Enter is a new line there: submit the form

@@ -195,6 +195,11 @@ class DriverSession:
                 self.driver = self._launch_firefox()
             else:
                 self.driver = self._launch_chromium()
+            d = self.driver
+            d.command_executor._client_config.timeout = self.command_timeout
+            d.set_page_load_timeout(self.page_timeout)
+            d.set_script_timeout(SCRIPT_TIMEOUT_S)
+            d.implicitly_wait(0)
         except BrowserError:
             self._cleanup()
             raise
@@ -206,11 +211,6 @@ class DriverSession:
                 code="browser.launch_failed",
                 hint="Run 'sayso doctor' to check the browser and its driver.",
             ) from exc
-        d = self.driver
-        d.command_executor._client_config.timeout = self.command_timeout
-        d.set_page_load_timeout(self.page_timeout)
-        d.set_script_timeout(SCRIPT_TIMEOUT_S)
-        d.implicitly_wait(0)
         if self.owned is not None:
             service = getattr(d, "service", None)
             if service is not None and service.process is not None:
@@ -230,7 +230,11 @@ class DriverSession:
                 d.get(self.policy.check(home))
             except (UnsafeUrlError, WebDriverException) as exc:
                 log.warning("could not open the home page: %s", _short(exc))
-        self.refresh_state()
+        try:
+            self.refresh_state()
+        except WebDriverException as exc:  # a fresh tab still starting on a busy machine
+            log.info("no state from the new browser yet: %s", _short(exc))
+            self._state = BrowserState(url="about:blank", tabs=(TabInfo(1, "", "about:blank", True),))
 
     def _launch_chromium(self) -> Any:
         from selenium.webdriver.chrome.service import Service

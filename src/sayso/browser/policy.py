@@ -244,10 +244,14 @@ def validate_args(tool: str, args: Mapping[str, Any] | None) -> dict[str, Any]:
             raise InvalidToolArgs("Tell me which link to click: its words or its number.")
         out.update(text=text, index=index)
         out["kind"] = _choice(tool, {"kind": args.get("kind") or "auto"}, "kind", CLICK_KINDS)
+        if args.get("confirmed") is True:  # the user said yes to "Should I press ...?"
+            out["confirmed"] = True
     elif tool == "type":
         out["text"] = _text(args, "text", limit=MAX_TEXT_LEN, required=True, what="the words to type")
         out["field"] = _text(args, "field", limit=200, required=False, what="a field")
         out["submit"] = _bool(args, "submit")
+        if args.get("confirmed") is True:
+            out["confirmed"] = True
     elif tool == "scroll":
         out["direction"] = _choice(tool, args, "direction", SCROLL_DIRECTIONS)
     elif tool == "switch_tab":

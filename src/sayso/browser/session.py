@@ -146,7 +146,17 @@ class SeleniumBrowser:
                 return fail(tool, "browser.unresponsive", UNRESPONSIVE)
 
     def _run(self, tool: str, args: dict[str, Any]) -> ToolResult:
-        """One command in the worker thread: launch if needed, act, recover once, report."""
+        """One command in the worker thread; never raises."""
+        try:
+            return self._run_once(tool, args)
+        except Exception as exc:  # launch/relaunch failed half-way: start clean next time
+            log.warning("browser command %s failed while (re)starting: %s", tool, _short(exc))
+            self.session.kill()
+            return fail(tool, "browser.failed",
+                        "The browser ran into trouble, so I closed it; it will start again with your next command.")
+
+    def _run_once(self, tool: str, args: dict[str, Any]) -> ToolResult:
+        """Launch if needed, act, recover once, report."""
         s = self.session
         note = ""
         try:

@@ -34,7 +34,7 @@ async def test_firefox_drives_the_tools(site: TestSite) -> None:
         assert driver_path == str(bundled_geckodriver())
         assert (await t.do("click", text="log in")).ok
         assert (await t.browser.state()).title == "Log in - Sayso Test"
-        res = await t.do("type", text="ada@example.org", field="email address", submit=True)
+        res = await t.do("type", text="ada@example.org", field="email address", submit=True, confirmed=True)
         assert res.ok and (await t.browser.state()).title == "ada@example.org - Search"
         assert (await t.do("click", index=2)).ok
         assert (await t.browser.state()).title == "Article 2 - Sayso Test"

@@ -26,7 +26,7 @@ RESTARTED = "The browser had crashed, so I restarted it. "
 
 @pytest.fixture(scope="module")
 def tracked(site: TestSite) -> Iterator[Tracked]:
-    browser = SeleniumBrowser(settings=browser_settings(site, browser_page_load_timeout_s=3.0), watchdog_s=40.0)
+    browser = SeleniumBrowser(settings=browser_settings(site, browser_page_load_timeout_s=5.0), watchdog_s=60.0)
     t = Tracked(browser)
     yield t
     t.close_and_check()
@@ -169,7 +169,7 @@ async def test_frozen_driver_trips_the_watchdog(tracked: Tracked, site: TestSite
         os.kill(driver_pid, signal.SIGSTOP)  # the driver stops answering: calls would hang 30 s
         res = await tracked.do("scroll", direction="down")
     finally:
-        tracked.browser.watchdog_s = 40.0
+        tracked.browser.watchdog_s = 60.0
         if alive({driver_pid}):
             os.kill(driver_pid, signal.SIGCONT)
     assert not res.ok and res.error_code == "browser.unresponsive"

@@ -106,6 +106,9 @@ async def test_type_into_named_field_does_not_submit(chromium: Tracked, site: Te
     res = await chromium.do("type", text="x", field="favourite colour")
     assert not res.ok and res.error_code == "type.no_field"
     res = await chromium.do("type", text="hello there", field="message", submit=True)
+    assert res.error_code == "confirm.required"  # a contact form, not a search box: ask first
+    assert (await chromium.browser.state()).title == "Contact - Sayso Test"
+    res = await chromium.do("type", text="hello there", field="message", submit=True, confirmed=True)
     assert res.ok and (await chromium.browser.state()).title == "hello there - Search"
 
 
