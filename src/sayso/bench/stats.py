@@ -35,6 +35,10 @@ KIND_TITLES = {
     "question": "spoken question",
 }
 SYSTEMS = ("sayso", "baseline")
+#: event data kept in bench.json (small, no page text, no audio)
+EVENT_KEYS = frozenset({"reason", "local", "tools", "tool", "ok", "round", "prompt_tokens",
+                        "cached_tokens", "completion_tokens", "prompt_ms", "predicted_ms", "code",
+                        "error_code", "stream_ms", "speech_end_ms"})
 
 
 @dataclass(slots=True)
@@ -135,8 +139,9 @@ class TurnRecord:
             "voice": self.voice, "condition": self.condition, "transcript": self.transcript,
             "local": self.local, "tools": self.tools, "errors": self.error_codes,
             "run_error": self.error, "marks_ms": self.marks(), "events_in_order": self.in_order(),
-            "events": [{"type": e.type, "t_ms": round(e.t_ms - t0, 1) if t0 is not None else None}
-                       for e in self.events],
+            "events": [{"type": e.type, "t_ms": round(e.t_ms - t0, 1) if t0 is not None else None,
+                        **{k: v for k, v in e.data.items() if k in EVENT_KEYS}}
+                       for e in self.events if e.type not in ("audio", "reply-text")],
         }
 
 
