@@ -25,10 +25,12 @@ log = logging.getLogger(__name__)
 
 def _settings(**overrides: object):  # -> Settings, imported lazily to keep --help fast
     from sayso.config import load_settings
-    from sayso.logs import setup_logging
+    from sayso.logs import register_secret, setup_logging
 
     settings = load_settings(**overrides)
     setup_logging("DEBUG" if _state["debug"] else settings.log_level)
+    for secret in (settings.openai_api_key, settings.auth):  # never in a log line
+        register_secret(secret.get_secret_value().partition(":")[2] or secret.get_secret_value())
     return settings
 
 

@@ -250,6 +250,8 @@ class Settings(BaseSettings):
     """Longest audio upload (or API recording) accepted as one spoken command, in seconds."""
     hands_free: bool = True
     """Listen continuously (True) or push-to-talk (False)."""
+    turn_rate_per_minute: int = Field(default=30, ge=1, le=600)
+    """Most turns one web app session may start in a minute; more are refused politely."""
 
     @classmethod
     def settings_customise_sources(

@@ -56,7 +56,7 @@ from sayso.llm.base import Llm
 from sayso.logs import turn_context
 from sayso.stt.base import Stt
 from sayso.tts.base import Tts
-from sayso.types import Transcript, Utterance
+from sayso.types import ToolCall, Transcript, Utterance
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +103,7 @@ class Assistant:
         self.speak = True  # False: text only (sayso do / chat), no TTS even when one is given
         self.conversation = Conversation(budget_tokens=history_tokens)
         self.page = BrowserState()
+        self.pending: ToolCall | None = None  # a risky action waiting for the user's "yes"
         self._current: asyncio.Task[None] | None = None
 
     # history ---------------------------------------------------------------------------------
@@ -179,10 +180,12 @@ class Assistant:
                 self.page = await self.browser.state()
             except Exception:
                 log.debug("no browser state yet", exc_info=True)
+        pending, self.pending = self.pending, None  # any other answer drops the question
         turn = Turn(settings=self.settings, llm=self.llm, browser=self.browser, conversation=self.conversation,
-                    emit=emit, say=say, page=self.page, dry_run=self.dry_run)
+                    emit=emit, say=say, page=self.page, dry_run=self.dry_run, pending=pending)
         outcome = await turn.run(text)
         self.page = turn.page
+        self.pending = outcome.pending
         return outcome
 
     def _stream(self, body: Callable[[Emit, Callable[[str], None]], Awaitable[TurnOutcome]]

@@ -62,8 +62,13 @@ class Speaker:
                     self._first = False
                     self.emit("tts-first-audio", text=sentence)
                 self.emit("audio", chunk=chunk, text=sentence)
-        except SaysoError as exc:
-            log.warning("speech failed: %s", exc.one_line())
-            self.emit("error", code=exc.code, message=exc.message)
+        except Exception as exc:  # SaysoError or a crash inside the voice: the text still shows
+            if isinstance(exc, SaysoError):
+                log.warning("speech failed: %s", exc.one_line())
+                code, message = exc.code, exc.message
+            else:
+                log.warning("speech failed: %s: %s", type(exc).__name__, exc)
+                code, message = "tts.failed", "I couldn't speak that reply; the text is on screen."
+            self.emit("error", code=code, message=message)
             while await self._queue.get() is not None:  # drain: the text still shows
                 pass

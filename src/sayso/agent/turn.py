@@ -43,6 +43,15 @@ READ_CHARS = 1500  # read_page reads about a minute of text, then stops
 SUMMARY_TOKENS = 160
 NO_LLM = "I can only do simple browser commands right now, because the language model is not available."
 NOT_UNDERSTOOD = "Sorry, I didn't understand that. Could you say it another way?"
+LLM_DOWN = "My language model isn't answering; I can still run browser commands."
+SUMMARY_DOWN = "My language model isn't answering, so I can't summarize; I can still read the page to you."
+TOO_LONG = "That's too long for one command; please say it in a sentence or two."
+DROPPED = "Okay, I won't."
+MAX_COMMAND_CHARS = 1000  # a spoken command is a sentence or two; longer text is refused
+_YES = re.compile(r"^(?:yes|yeah|yep|yup|sure|ok|okay|confirm|correct|do it|go ahead|press it|please do|"
+                  r"go for it|yes please|yes do it|yes go ahead|yes press it|that's right)\b[\s,.!]*(?:please)?[\s.!]*$")
+_NO = re.compile(r"^(?:no|nope|don't|do not|cancel|never mind|nevermind|stop|no thanks|no thank you|"
+                 r"don't do it|do not do it|leave it)\b[\s,.!]*(?:thanks)?[\s.!]*$")
 _MORE = re.compile(r"\b(?:and then|then|and|after that|also)\b")
 
 Emit = Callable[..., None]  # emit(event_type, **data)
@@ -57,6 +66,17 @@ class TurnOutcome:
     actions: list[dict[str, Any]] = field(default_factory=list)
     local: bool = False
     state: BrowserState | None = None
+    pending: ToolCall | None = None  # an action waiting for the user's "yes" (confirm.required)
+
+
+def confirmation(text: str) -> str | None:
+    """'yes', 'no' or None: the user's answer to "Should I press ...?"."""
+    t = " ".join(text.lower().replace("’", "'").split())
+    if _YES.match(t):
+        return "yes"
+    if _NO.match(t):
+        return "no"
+    return None
 
 
 class AnswerStream:
@@ -143,8 +163,10 @@ class Turn:
         page: BrowserState | None = None,
         dry_run: bool = False,
         use_fastpath: bool = True,
+        pending: ToolCall | None = None,
     ) -> None:
         self.settings = settings
+        self.pending = pending  # the action the last turn asked to confirm
         self.use_fastpath = use_fastpath
         self.llm = llm
         self.browser = browser
@@ -157,6 +179,21 @@ class Turn:
 
     async def run(self, text: str) -> TurnOutcome:
         out = TurnOutcome(transcript=text)
+        if len(text) > MAX_COMMAND_CHARS:
+            self._intent(local=True, tools=[])
+            self._say_all(out, TOO_LONG)
+            return out
+        if self.pending is not None and (answer := confirmation(text)) is not None:
+            call, self.pending = self.pending, None
+            out.local = True
+            if answer == "no":
+                self._intent(local=True, tools=[])
+                self._say_all(out, DROPPED)
+                return out
+            self._intent(local=True, tools=[call.name])
+            result = await self._execute(call, out, confirmed=True)
+            self._say_all(out, await self._reply_for(call, result, out))
+            return out
         calls = fastpath.plan(text) if self.use_fastpath else None
         if calls is not None:
             out.local = True
@@ -186,9 +223,10 @@ class Turn:
             try:
                 decision, streamed = await self._decide(messages, round_no, out)
             except LlmError as exc:
-                self.emit("error", code=exc.code, message=exc.message)
+                log.warning("the LLM failed: %s", exc.one_line())
+                self.emit("error", code=exc.code, message=LLM_DOWN)
                 self._intent(local=False, tools=[])
-                self._say_all(out, last.message if last else exc.message)
+                self._say_all(out, last.message if last else LLM_DOWN)
                 return
             if isinstance(decision, str) or decision is None:
                 if decision is None and not streamed:
@@ -203,6 +241,9 @@ class Turn:
             self._intent(local=False, tools=[decision.name])
             result = await self._execute(decision, out)
             last = result
+            if result.error_code == "confirm.required":  # ask the user, not the model
+                self._say_all(out, result.message)
+                return
             more = wants_more and result.ok and decision.name not in ("summarize_page", "read_page", "stop")
             if (result.ok and not more) or round_no == MAX_ROUNDS - 1:
                 self._say_all(out, await self._reply_for(decision, result, out))
@@ -257,14 +298,17 @@ class Turn:
                 if chunk.done:
                     self.emit("llm-end", round="summary", **_usage_summary(chunk.usage))
         except LlmError as exc:
-            self.emit("error", code=exc.code, message=exc.message)
-            return "" if said else exc.message
+            log.warning("the LLM failed to summarize: %s", exc.one_line())
+            self.emit("error", code=exc.code, message=SUMMARY_DOWN)
+            return "" if said else SUMMARY_DOWN
         return ""  # already streamed
 
     # tools ---------------------------------------------------------------------------------
-    async def _execute(self, raw: ToolCall, out: TurnOutcome) -> ToolResult:
+    async def _execute(self, raw: ToolCall, out: TurnOutcome, *, confirmed: bool = False) -> ToolResult:
         try:
-            call = validate(raw)
+            call = validate(raw)  # drops any "confirmed" a model may have written
+            if confirmed:  # only the user's own "yes" to the question sets it
+                call = ToolCall(name=call.name, args={**call.args, "confirmed": True}, id=call.id)
         except ToolArgError as exc:
             self.emit("tool-start", tool=raw.name, args=dict(raw.args))
             result = ToolResult(tool=raw.name, ok=False, message=str(exc), error_code="tool.bad_args")
@@ -289,6 +333,9 @@ class Turn:
                 result = ToolResult(tool=call.name, ok=False, error_code="browser.failed",
                                     message=f"The browser failed ({type(exc).__name__}).")
         self._record(call, result, out)
+        if result.error_code == "confirm.required":
+            out.pending = ToolCall(name=call.name, args={k: v for k, v in call.args.items() if k != "confirmed"},
+                                   id=call.id)
         if self.browser is not None and not self.dry_run and call.name not in BROWSER_FREE:
             await self._state(out)
         return result

@@ -110,8 +110,11 @@ class OllamaLlm:
                                    finish_reason=part.done_reason or "stop", usage=usage)
                 elif msg.content or calls:
                     yield LlmChunk(text=msg.content or "", tool_calls=calls)
-        except (ConnectionError, httpx.HTTPError, json.JSONDecodeError, self._ollama.ResponseError) as exc:
+        except (ConnectionError, httpx.HTTPError, self._ollama.ResponseError) as exc:
             raise self._error(exc) from exc
+        except (ValueError, AttributeError, TypeError) as exc:  # bad JSON, or JSON of the wrong shape
+            raise LlmError(f"The Ollama server at {self.host} sent a malformed stream.",
+                           code="llm.bad_response") from exc
         if not got_done:
             raise LlmError(f"The Ollama server at {self.host} ended the reply early.", code="llm.bad_response")
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from sayso.config import Settings
 from sayso.errors import AuthError
+from sayso.logs import register_secret
 from sayso.ui.sessions import SessionManager
 from sayso.ui.stages import Stages
 
@@ -51,6 +52,7 @@ def auth_pairs(settings: Settings) -> list[tuple[str, str]]:
         if not sep or not user or not password:
             raise AuthError("Auth must be given as user:password.")
         pairs.append((user, password))
+        register_secret(password)  # a password never reaches a log line
     return pairs
 
 
