@@ -103,6 +103,7 @@ class UiSession:
         self._shot: asyncio.Task[None] | None = None
         self._shot_seen = True
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._turn_times: deque[float] = deque()  # start times of recent turns (rate limit)
 
     # ------------------------------------------------------------------ life
     async def open(self) -> None:
@@ -194,6 +195,17 @@ class UiSession:
             except Exception as exc:
                 log.warning("cancel failed: %s", one_sentence(exc))
 
+    def _rate_ok(self) -> bool:
+        """At most ``turn_rate_per_minute`` turns started in any 60 s (per session)."""
+        now = self.clock()
+        while self._turn_times and now - self._turn_times[0] >= 60.0:
+            self._turn_times.popleft()
+        if len(self._turn_times) >= self.settings.turn_rate_per_minute:
+            log.info("session %s: turn refused by the rate limit", self.id[:8])
+            return False
+        self._turn_times.append(now)
+        return True
+
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
@@ -206,6 +218,12 @@ class UiSession:
         chat; the session stays usable.
         """
         self.touch()
+        if not self._rate_ok():
+            msg = "You're sending commands too fast; please wait a few seconds."
+            self.view.notice(msg)
+            self.last = TurnResult(errors=[msg])
+            yield Frame(chat=True)
+            return
         if self.turn_active:
             await self.cancel()
         try:
