@@ -118,6 +118,8 @@ class Settings(BaseSettings):
     """Silence added before and after each utterance given to Whisper (helps tightly cut audio)."""
     stt_word_timestamps: bool = False
     """Word times in every live transcript (costs time); 'sayso transcribe --json' always has them."""
+    stt_prompt: str = ""
+    """Text that biases Whisper toward your words, e.g. browser commands (may leak into transcripts)."""
     stt_batch_size: int = Field(default=1, ge=1, le=64)
     """transformers backend: 30 s windows decoded together (raise it on a GPU for long audio)."""
     stt_chunk_length_s: float = Field(default=30.0, ge=5.0, le=30.0)
