@@ -106,6 +106,9 @@ class FasterWhisperStt:
             "condition_on_previous_text": False,
             "vad_filter": False,
         }
+        prompt = getattr(settings, "stt_prompt", "")
+        if prompt:
+            self.options["initial_prompt"] = prompt
         self.options.update(options)
         self._shared = _shared(self.model_path, self.device, self.compute_type, self.threads)
 
