@@ -84,11 +84,48 @@ def wait_ready(s: DriverSession, *, timeout: float | None = None) -> tuple[str, 
     return url, title
 
 
+def await_navigation(s: DriverSession, before: str, grace: float) -> tuple[str, str]:
+    """After a click or Enter: give a navigation ``grace`` seconds to start, then wait for it.
+
+    chromedriver waits for navigations a click starts; geckodriver often returns first.
+    """
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            url, _title, ready = _page_info(s)
+        except WebDriverException:  # the old document is going away
+            url, ready = "", "loading"
+        if url != before or ready == "loading":
+            break
+        time.sleep(0.05)
+    return wait_ready(s)
+
+
 def _where(url: str, title: str) -> str:
     return _quote(title) if title.strip() else (urlsplit(url).hostname or url)
 
 
+def close_popups(s: DriverSession, opened: list[str]) -> int:
+    """Close windows a page opened by itself (``opened``); the current tab stays current."""
+    d = s.driver
+    current = d.current_window_handle
+    n = 0
+    for handle in opened:
+        if handle == current:
+            continue
+        try:
+            d.switch_to.window(handle)
+            d.close()
+            n += 1
+        except WebDriverException:
+            continue
+    d.switch_to.window(current)
+    log.info("closed %d pop-up windows", n)
+    return n
+
+
 def _open(s: DriverSession, tool: str, url: str, *, said: str) -> ToolResult:
+    handles = set(s.driver.window_handles)
     try:
         s.driver.get(url)
     except WebDriverException as exc:
@@ -101,6 +138,11 @@ def _open(s: DriverSession, tool: str, url: str, *, said: str) -> ToolResult:
     if cur.startswith("chrome-error:") or "neterror" in cur or title.lower() in ("problem loading page", "server not found"):
         host = urlsplit(url).hostname or url
         return fail(tool, "page.unreachable", f"I couldn't reach {host}: the site is down or there is no connection.", url=url)
+    popups = [h for h in s.driver.window_handles if h not in handles]
+    if popups:  # opening a page never opens other windows: close what its scripts opened
+        n = close_popups(s, popups)
+        return ok(tool, f"Opened {_where(cur, title)}; it tried to open {n} pop-up windows, so I closed them.",
+                  url=cur, title=title, requested=said, popups_closed=n)
     return ok(tool, f"Opened {_where(cur, title)}.", url=cur, title=title, requested=said)
 
 
@@ -276,11 +318,17 @@ def _click_element(s: DriverSession, target: Clickable, noun: str) -> ToolResult
         return fail("click", "click.stale", "The page changed before I could click; please say it again.")
     name = _quote(target.text) or f"{noun} {target.index}"
     opened = [h for h in d.window_handles if h not in handles]
+    if len(opened) > 1:  # a pop-up storm, not a link that opens a tab: stay, close the pop-ups
+        n = close_popups(s, opened)
+        url, title = wait_ready(s)
+        return ok("click", f"Clicked '{name}'. Now on {_where(url, title)}; it tried to open {n} pop-up windows, "
+                  "so I closed them.", url=url, title=title, popups_closed=n)
     if opened:
         d.switch_to.window(opened[-1])
         url, title = wait_ready(s)
         return ok("click", f"Clicked '{name}'; it opened {_where(url, title)} in a new tab.", url=url, title=title, new_tab=True)
-    url, title = wait_ready(s)
+    navigates = target.kind == "link" and bool(target.href) and target.href.split("#")[0] != before.split("#")[0]
+    url, title = await_navigation(s, before, 1.0 if navigates else 0.0)
     if target.kind == "field":
         return ok("click", f"The cursor is in the '{name}' field.", url=url, title=title)
     if url != before:
@@ -438,7 +486,7 @@ def type_text(s: DriverSession, args: dict[str, Any]) -> ToolResult:
             d.execute_script("const f = arguments[0].form; if (f) { f.requestSubmit ? f.requestSubmit() : f.submit(); }", el)
         else:
             el.send_keys(Keys.ENTER)
-        url, title = wait_ready(s)
+        url, title = await_navigation(s, before, 1.0)
         if url != before:
             return ok("type", f"Typed '{_quote(text)}' into {where} and submitted it. Now on {_where(url, title)}.", url=url, title=title, submitted=True)
         return ok("type", f"Typed '{_quote(text)}' into {where} and pressed Enter.", url=url, title=title, submitted=True)
