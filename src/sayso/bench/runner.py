@@ -176,6 +176,9 @@ async def _ours(parts: Parts, r: Rendered, base_url: str, fan: EventFanout, coll
     """Mic chunks (paced) -> streaming segmenter (speculative STT, early end) -> assistant."""
     rec = _record(r, "sayso")
     await _reset_browser(parts.browser, base_url, r.scenario.expected)
+    clear = getattr(parts.assistant, "clear_history", None)
+    if clear is not None:  # scenarios are unrelated single turns, like the baseline's
+        clear()
     audio = await asyncio.to_thread(read_rendered, r)
     t_first: list[float] = []
     with collector.collect() as events:
