@@ -70,18 +70,24 @@ def _quote(text: str, limit: int = 60) -> str:
 
 
 def _page_info(s: DriverSession) -> tuple[str, str, str]:
-    url, title, ready = s.driver.execute_script(PAGE_INFO_JS)
+    info = s.driver.execute_script(PAGE_INFO_JS)
+    if not isinstance(info, list) or len(info) != 3:  # Firefox, between two documents
+        return "", "", "loading"
+    url, title, ready = info
     return str(url), str(title), str(ready)
 
 
 def wait_ready(s: DriverSession, *, timeout: float | None = None) -> tuple[str, str]:
     """Wait until the current document is at least interactive; returns (url, title)."""
     deadline = time.monotonic() + (timeout if timeout is not None else s.page_timeout)
-    url, title, ready = _page_info(s)
-    while ready == "loading" and time.monotonic() < deadline:
+    while True:
+        try:
+            url, title, ready = _page_info(s)
+        except JavascriptException:  # the document is being replaced
+            url, title, ready = "", "", "loading"
+        if ready != "loading" or time.monotonic() >= deadline:
+            return url, title
         time.sleep(0.05)
-        url, title, ready = _page_info(s)
-    return url, title
 
 
 def await_navigation(s: DriverSession, before: str, grace: float) -> tuple[str, str]:

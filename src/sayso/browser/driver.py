@@ -206,8 +206,9 @@ class DriverSession:
         except Exception as exc:
             self._cleanup()
             where = self.settings.browser_remote_url or kind
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else _short(exc)  # no file paths
             raise BrowserError(
-                f"I couldn't start the browser ({where}): {_short(exc)}",
+                f"I couldn't start the browser ({where}): {why}",
                 code="browser.launch_failed",
                 hint="Run 'sayso doctor' to check the browser and its driver.",
             ) from exc
@@ -407,7 +408,8 @@ class DriverSession:
             return self._state
         handles = list(d.window_handles)
         current = d.current_window_handle
-        url, title, _ready = d.execute_script(PAGE_INFO_JS)
+        info = d.execute_script(PAGE_INFO_JS)
+        url, title = (info[0], info[1]) if isinstance(info, list) and len(info) == 3 else ("", "")
         self._tab_cache[current] = (str(url), str(title))
         for gone in set(self._tab_cache) - set(handles):
             del self._tab_cache[gone]
