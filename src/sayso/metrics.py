@@ -7,7 +7,8 @@ Two small sinks for the one event stream (``sayso.events``):
   calls, browser relaunches and active sessions. It keeps its own registry (plus the process
   collector: RSS, CPU), so tests and the benchmark can make a fresh one.
 - :class:`TurnSummaryLog` writes one INFO line per finished turn with its stage durations and
-  its turn id, e.g. ``turn done path=fast stt=512 intent=530 action=811 total=833 (ms)``.
+  its turn id, e.g. ``turn done path=fast outcome=ok stt=512 intent=530 action=811 audio=900
+  total=933 (ms)``.
 
 The web app calls :func:`mount_metrics` on its FastAPI app to serve ``GET /metrics`` (the
 process-wide :func:`get_metrics` also counts the browser driver's relaunches);
@@ -200,9 +201,13 @@ class TurnSummaryLog:
         self._log.info("%s", summary_line(events), extra={"turn_id": event.turn_id})
 
 
+_SHOWN = {"first_token": "llm", "first_audio": "audio"}
+
+
 def summary_line(events: list[TurnEvent]) -> str:
-    """``turn done path=fast outcome=ok stt=512 intent=530 action=811 total=833 (ms)``."""
-    parts = [f"{k}={v:.0f}" for k, v in durations(events).items()]
+    """``turn done path=fast outcome=ok stt=512 intent=530 action=811 audio=900 total=933 (ms)``."""
+    # "first_token=" would trip the log redaction of secrets ("token=..."): call it "llm"
+    parts = [f"{_SHOWN.get(k, k)}={v:.0f}" for k, v in durations(events).items()]
     codes = sorted({str(ev.data.get("code")) for ev in events if ev.type == "error"})
     err = f" errors={','.join(codes)}" if codes else ""
     timing = " ".join(parts) + " (ms)" if parts else "(no timings)"
