@@ -195,7 +195,7 @@ async def voice(assistant: Assistant, utt: Any, limit_s: float = 120.0) -> Seen:
     return seen
 
 
-_PATH = re.compile(r"(?<![\w:/.])/(?:tmp|home|root|usr|etc|var|work|proc)/\S*|[A-Za-z]:\\\\")
+_PATH = re.compile(r"(?<![\w:/.])/(?:tmp|home|root|usr|etc|var|work|proc|dev|opt|srv|mnt)/\S*")
 _TRACE = ("Traceback", 'File "', "line ", "Error:", "Exception", "<module>", "site-packages")
 
 

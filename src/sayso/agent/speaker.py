@@ -31,6 +31,7 @@ class Speaker:
         self._queue: asyncio.Queue[str | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._first = True
+        self._ended = False  # the end of the text was taken from the queue
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="sayso-speaker")
@@ -54,6 +55,7 @@ class Speaker:
     async def _deltas(self) -> AsyncIterator[str]:
         while (delta := await self._queue.get()) is not None:
             yield delta
+        self._ended = True
 
     async def _run(self) -> None:
         try:
@@ -70,5 +72,5 @@ class Speaker:
                 log.warning("speech failed: %s: %s", type(exc).__name__, exc)
                 code, message = "tts.failed", "I couldn't speak that reply; the text is on screen."
             self.emit("error", code=code, message=message)
-            while await self._queue.get() is not None:  # drain: the text still shows
+            while not self._ended and await self._queue.get() is not None:  # drain: the text still shows
                 pass
