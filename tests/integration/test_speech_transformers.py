@@ -50,7 +50,7 @@ def test_transformers_backend_transcribes_speech_with_words_and_confidence(stt, 
     tr = stt.transcribe_sync(Utterance(audio=AudioChunk(samples=audio, rate=SAMPLE_RATE)), words=True)
     assert "google" in tr.text.lower() and "lasagna" in tr.text.lower()
     assert [w.text.lower().strip(".,") for w in tr.words][-1] == "lasagna"
-    assert all(0 <= w.start_s <= w.end_s <= tr.audio_s for w in tr.words)
+    assert all(0 <= w.start_s <= w.end_s <= tr.audio_s for w in tr.words), [(w.text, w.start_s, w.end_s) for w in tr.words if not 0 <= w.start_s <= w.end_s <= tr.audio_s]
     assert 0 <= tr.no_speech_prob < 0.5 and tr.avg_logprob < 0
 
 

@@ -196,8 +196,8 @@ class FasterWhisperStt:
         no_speech = max((s.no_speech_prob for s in segs), default=1.0)
         logprob = float(np.mean([s.avg_logprob for s in segs])) if segs else 0.0
         word_list = tuple(
-            Word(text=w.word.strip(), start_s=max(0.0, round(float(w.start) - self.pad_s, 3)),
-                 end_s=max(0.0, round(min(float(w.end) - self.pad_s, duration), 3)),
+            Word(text=w.word.strip(), start_s=min(max(0.0, round(float(w.start) - self.pad_s, 3)), duration),
+                 end_s=min(max(0.0, round(float(w.end) - self.pad_s, 3)), duration),
                  probability=float(w.probability))
             for s in segs for w in (s.words or ())
         )

@@ -145,7 +145,8 @@ class TransformersWhisperStt:
         for offset, piece in pieces:
             text, piece_words, ns, lp = self._decode(piece, words=want_words)
             texts.append(text)
-            word_list += [Word(w.text, round(w.start_s + offset, 3), round(w.end_s + offset, 3), w.probability)
+            word_list += [Word(w.text, min(round(w.start_s + offset, 3), duration),
+                               min(round(w.end_s + offset, 3), duration), w.probability)
                           for w in piece_words]
             no_speech.append(ns)
             logprobs.append(lp)
@@ -237,5 +238,6 @@ class TransformersWhisperStt:
 
 
 def _word(tokenizer: Any, ids: list[int], start: float, end: float, pad_s: float, duration: float) -> Word:
-    return Word(text=tokenizer.decode(ids).strip(), start_s=round(min(max(0.0, start - pad_s), duration), 3),
-                end_s=round(min(max(0.0, end - pad_s), duration), 3))
+    start_s = min(round(max(0.0, start - pad_s), 3), duration)
+    end_s = min(round(max(0.0, end - pad_s), 3), duration)
+    return Word(text=tokenizer.decode(ids).strip(), start_s=start_s, end_s=max(start_s, end_s))
