@@ -14,12 +14,14 @@ file path, no secret.
 from __future__ import annotations
 
 import asyncio
+import html
 import re
 import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -72,7 +74,10 @@ class _PageHandler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
-        path = self.path.split("?", 1)[0]
+        path, _, query = self.path.partition("?")
+        if path == "/search":  # the shop's search box
+            q = html.escape(parse_qs(query).get("q", [""])[0][:100])
+            PAGES["/search"] = f"<!doctype html><title>{q} - Search</title><h1>Results for {q}</h1>"
         if path == "/delay":  # answers after 2 s (a turn that is "mid-flight" meanwhile)
             threading.Event().wait(2.0)
             path = "/reviews.html"
