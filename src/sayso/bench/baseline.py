@@ -34,10 +34,15 @@ class BaselinePipeline:
         self.stt, self.llm, self.tts, self.browser = stt, llm, tts, browser
         self.max_tokens = max_tokens
 
-    async def voice_turn(self, audio: AudioChunk, *, segmenter: Vad, sink: EventSink) -> str:
-        """One turn from a whole clip: returns the turn id; every event goes to ``sink``."""
+    async def voice_turn(self, audio: AudioChunk, *, segmenter: Vad, sink: EventSink,
+                         chunk_ms: int = CHUNK_MS) -> str:
+        """One turn from a whole clip: returns the turn id; every event goes to ``sink``.
+
+        ``chunk_ms``: the size of the chunks handed to the endpointer (as for our pipeline: the
+        endpointer can only decide at a chunk's end, so the size is part of the latency).
+        """
         utt: Utterance | None = None
-        step = max(1, int(audio.rate * CHUNK_MS / 1000))
+        step = max(1, int(audio.rate * chunk_ms / 1000))
 
         async def chunks():  # as fast as it goes: the baseline does nothing during speech
             for i in range(0, audio.frames, step):

@@ -5,15 +5,17 @@ test site (served here on 127.0.0.1), the assistant built by the agent's factory
 read from TurnEvents only.
 
 How real time is kept: our pipeline works while the user is still talking (speculative STT in
-the pause, early end of turn), so its clips are PACED: 20 ms chunks, each handed over no
-earlier than its last sample's time after the first chunk, as a microphone would deliver them.
+the pause, early end of turn), so its clips are PACED: 250 ms chunks (what the web app's
+microphone stream hands over), each no earlier than its last sample's time after the first
+chunk, as a microphone would deliver them.
 The end of speech is then ``t_first_chunk + speech_end`` (known from the rendering). The
 baseline does nothing during speech, so its clips are fed as fast as they go and the end of
 speech is put back on the clock from the endpointer's decision (``stats.eos_unpaced``).
 
-The two systems run in blocks (ours, then the baseline), not interleaved, so each keeps the
-LLM's cached prompt prefix the way a running app would; each block starts with one unmeasured
-warm-up turn.
+Each scenario goes through both systems back to back (the order alternates), so the two meet
+the same load on a shared machine; they ask the LLM with the same cached decision prefix, so
+neither evicts the other's cache. Each system has one unmeasured warm-up turn first, and our
+assistant's conversation is cleared before each scenario (they are unrelated single turns).
 """
 
 from __future__ import annotations
@@ -128,18 +130,24 @@ async def _run(settings: Settings, opts: BenchOptions, progress: Any) -> dict[st
         pipeline_ms = round(now_ms() - t_ready, 1)
         try:
             n = len(rendered) * (2 if opts.baseline else 1)
-            progress.update(task, description="replaying scenarios (ours)", completed=0, total=n)
+            progress.update(task, description="replaying scenarios", completed=0, total=n)
+            base = BaselinePipeline(stt=parts.stt, llm=parts.llm, tts=parts.tts,
+                                    browser=parts.browser, max_tokens=bench_settings.llm_max_tokens)
             await _warmup_text(parts.assistant)
-            for r in rendered:
-                records.append(await _ours(parts, r, site.base_url, fan, collector, opts))
-                progress.advance(task)
             if opts.baseline:
-                progress.update(task, description="replaying scenarios (baseline)")
-                base = BaselinePipeline(stt=parts.stt, llm=parts.llm, tts=parts.tts,
-                                        browser=parts.browser, max_tokens=bench_settings.llm_max_tokens)
-                await _baseline_warmup(base, parts, rendered[0])
-                for r in rendered:
-                    records.append(await _baseline(base, r, parts, site.base_url, fan, collector))
+                await _baseline_warmup(base, parts, rendered[0], opts.chunk_ms)
+            for i, r in enumerate(rendered):
+                # each scenario through both systems back to back (the order alternates), so
+                # both meet the same load on this shared machine: paired, not blocks
+                order = ("sayso", "baseline") if i % 2 == 0 else ("baseline", "sayso")
+                for system in order:
+                    if system == "sayso":
+                        records.append(await _ours(parts, r, site.base_url, fan, collector, opts))
+                    elif opts.baseline:
+                        records.append(await _baseline(base, r, parts, site.base_url, fan, collector,
+                                                       opts.chunk_ms))
+                    else:
+                        continue
                     progress.advance(task)
             stats.classify(records)
             for f in command_files:
@@ -243,14 +251,15 @@ def _one_turn(events: list[TurnEvent]) -> list[TurnEvent]:
 
 # --- one scenario through the baseline -----------------------------------------------------
 async def _baseline(base: BaselinePipeline, r: Rendered, parts: Parts, base_url: str,
-                    fan: EventFanout, collector: _Collector) -> stats.TurnRecord:
+                    fan: EventFanout, collector: _Collector, chunk_ms: int) -> stats.TurnRecord:
     rec = _record(r, "baseline")
     await _reset_browser(parts.browser, base_url, r.scenario.expected)
     audio = await asyncio.to_thread(read_rendered, r)
     with collector.collect() as events:
         try:
             async with asyncio.timeout(TURN_TIMEOUT_S):
-                await base.voice_turn(audio, segmenter=parts.segmenter(fan, speculative=False), sink=fan)
+                await base.voice_turn(audio, segmenter=parts.segmenter(fan, speculative=False), sink=fan,
+                                      chunk_ms=chunk_ms)
         except TimeoutError:
             rec.error = f"no turn end within {TURN_TIMEOUT_S:.0f} s"
         except Exception as exc:
@@ -316,12 +325,12 @@ async def _warmup_text(assistant: Any) -> None:
         log.warning("warm-up turn failed: %s", exc)
 
 
-async def _baseline_warmup(base: BaselinePipeline, parts: Parts, r: Rendered) -> None:
+async def _baseline_warmup(base: BaselinePipeline, parts: Parts, r: Rendered, chunk_ms: int) -> None:
     audio = await asyncio.to_thread(read_rendered, r)
     with contextlib.suppress(Exception):
         async with asyncio.timeout(TURN_TIMEOUT_S):
             await base.voice_turn(audio, segmenter=parts.segmenter(None, speculative=False),
-                                  sink=lambda e: None)
+                                  sink=lambda e: None, chunk_ms=chunk_ms)
 
 
 # --- the result ----------------------------------------------------------------------------
@@ -346,8 +355,10 @@ def _assemble(opts: BenchOptions, mach: dict[str, Any], records: list[stats.Turn
         "method": {
             "clock": "time.monotonic ms; every mark is a TurnEvent time minus the end of speech",
             "ours_feed": f"paced in real time, {opts.chunk_ms} ms chunks",
-            "baseline_feed": "fed at once; end of speech placed from the endpointer's decision",
-            "order": "ours block, then baseline block, one warm-up turn each",
+            "baseline_feed": f"fed at once in {opts.chunk_ms} ms chunks; end of speech placed from "
+                             "the endpointer's decision",
+            "order": "each scenario through both systems back to back, order alternating",
+            "chunk_ms": opts.chunk_ms,
         },
         "settings": {k: getattr(settings, k) for k in (
             "stt", "stt_model", "stt_beam_size", "stt_threads", "llm", "llm_model", "llm_threads",
