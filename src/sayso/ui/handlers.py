@@ -16,7 +16,7 @@ import gradio as gr
 
 from sayso.config import Settings
 from sayso.errors import SaysoError
-from sayso.ui.audio_stream import load_upload
+from sayso.ui.audio_stream import describe, load_upload
 from sayso.ui.render import (
     ConversationView,
     banner_html,
@@ -137,6 +137,8 @@ class UiHandlers:
             if chunk is None:
                 return gr.skip(), gr.skip(), gr.skip()
         rate, samples = chunk
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("mic chunk %s peak %d", describe(chunk), int(abs(samples).max(initial=0)))
         before_barge, before_status = session.barge_count, session.view.status
         try:
             n = await session.on_mic(int(rate), samples)
@@ -162,6 +164,8 @@ class UiHandlers:
     async def on_utterance(self, _signal: str, request: gr.Request) -> AsyncIterator[tuple]:
         """Run the queued utterances as turns; stop after a barge-in so a fresh stream plays."""
         session = self.manager.peek(_sid(request))
+        log.debug("utterance signal %r: %d pending", _signal,
+                  len(session.pending) if session else -1)
         if session is None:
             return
         while session.pending:

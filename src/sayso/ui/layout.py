@@ -154,8 +154,11 @@ def build_blocks(handlers: UiHandlers, settings: Settings) -> gr.Blocks:
                    **quiet)
 
         mic.start_recording(h.on_mic_start, None, [status], concurrency_limit=None, **quiet)
+        # "multiple": every chunk is sent even while earlier ones are being processed (the
+        # default drops chunks under load, cutting words); the session keeps them in order
         mic.stream(h.on_mic_chunk, [mic], [utt_signal, barge_signal, status],
-                   stream_every=0.25, time_limit=None, concurrency_limit=None, **quiet)
+                   stream_every=0.25, time_limit=None, concurrency_limit=None,
+                   trigger_mode="multiple", **quiet)
         mic.stop_recording(h.on_mic_stop, None, [utt_signal, barge_signal, status],
                            concurrency_limit=None, **quiet)
         utt_signal.change(h.on_utterance, [utt_signal], turn_out, concurrency_limit=limit,

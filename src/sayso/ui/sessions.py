@@ -100,6 +100,7 @@ class UiSession:
         self.last: TurnResult = TurnResult()
         self.closed = False
         self._lock = asyncio.Lock()
+        self._mic_lock = asyncio.Lock()
         self._shot: asyncio.Task[None] | None = None
         self._shot_seen = True
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -173,16 +174,19 @@ class UiSession:
         self.touch()
         if self.mic is None:
             return 0
-        utts = await self.mic.feed(rate, samples)
+        async with self._mic_lock:  # chunk handlers may overlap: keep the stream in order
+            utts = await self.mic.feed(rate, samples)
         return self._queue(utts)
 
     async def on_mic_stop(self) -> int:
         if self.mic is None:
             return 0
-        return self._queue(await self.mic.stop())
+        async with self._mic_lock:
+            return self._queue(await self.mic.stop())
 
     def _queue(self, utts: list[Utterance]) -> int:
         for utt in utts:
+            log.info("session %s: utterance of %.1f s queued", self.id[:8], utt.audio.duration_s)
             self.pending.append(utt)
             self.utt_count += 1
         return len(utts)

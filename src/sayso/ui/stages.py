@@ -166,6 +166,15 @@ class Stages:
                                   tts=parts["tts"][0],
                                   problems={k: v[1] for k, v in parts.items() if v[1]})
 
+    def shared(self, kind: str, settings: Settings | None = None) -> Any:
+        """The loaded shared stage of ``kind`` ("stt", "llm", "tts") for settings, or None."""
+        entry = self._loaded.get(_stage_key(kind, settings or self.settings))
+        return entry[0] if entry else None
+
+    @property
+    def warmed(self) -> bool:
+        return self._warmed
+
     def _missing(self, keys: dict[str, tuple[Any, ...]]) -> set[str]:
         now = time.monotonic()
         return {kind for kind, key in keys.items()
