@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -137,8 +138,10 @@ async def load_upload(path: str | Path, *, max_seconds: float, max_bytes: int,
 
     Raises AudioError for an empty, corrupt, overlong or speechless file.
     """
-    chunk = read_audio(path, max_seconds=max_seconds, max_bytes=max_bytes)
-    audio = to_16k_mono(chunk).samples
+    def decode() -> np.ndarray:  # file reading, ffmpeg and resampling: off the event loop
+        return to_16k_mono(read_audio(path, max_seconds=max_seconds, max_bytes=max_bytes)).samples
+
+    audio = await asyncio.to_thread(decode)
     if audio.size == 0 or not np.any(audio):
         raise AudioError("I didn't hear any speech in that recording.", code="audio.no_speech")
     start, end = 0, audio.size
