@@ -40,6 +40,8 @@ def test_baseline_end_of_speech_comes_from_the_endpointer_decision() -> None:
     vad_end = TurnEvent("vad-end", "x", 5000.0, {"stream_ms": 2600.0})
     # the endpointer decided 600 ms of audio after speech ended at 2000 ms in the clip
     assert stats.eos_unpaced(vad_end, 2000.0) == 4400.0
+    # with 250 ms chunks the decision can only come when the chunk ending at 2750 ms arrived
+    assert stats.eos_unpaced(vad_end, 2000.0, chunk_ms=250) == 4250.0
     assert stats.eos_paced(1000.0, 2000.0) == 3000.0
 
 

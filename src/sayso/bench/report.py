@@ -142,12 +142,14 @@ def plot(result: Mapping[str, Any], out_dir: Path) -> Path | None:
 
 
 def rerender(json_path: Path) -> str:
-    """Recompute the stage breakdown, plot and table from a bench.json (``python -m
-    sayso.bench.report bench.json``): for reports after the code that draws them changed."""
-    from sayso.bench.stats import breakdown_from_marks, dominant
+    """Recompute the table, ratios, stage breakdown and plot from the turns of a bench.json
+    (``python -m sayso.bench.report bench.json``), after the code that summarises them changed."""
+    from sayso.bench.stats import breakdown_from_marks, dominant, ratios, table_from_marks
 
     result = json.loads(Path(json_path).read_text(encoding="utf-8"))
     turns = [(t["kind"], t["system"], t["marks_ms"]) for t in result["turns"] if not t["run_error"]]
+    result["table"] = table_from_marks(turns)
+    result["ratio_to_baseline"] = ratios(result["table"])
     result["stages"] = breakdown_from_marks(turns)
     result["dominant_stage"] = dominant(result["stages"])
     out_dir = Path(json_path).parent

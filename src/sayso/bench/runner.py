@@ -268,7 +268,7 @@ async def _baseline(base: BaselinePipeline, r: Rendered, parts: Parts, base_url:
     rec.events = _one_turn(events)
     vad_end = rec.first("vad-end")
     if vad_end is not None:
-        rec.eos_t_ms = stats.eos_unpaced(vad_end, r.speech_end_ms)
+        rec.eos_t_ms = stats.eos_unpaced(vad_end, r.speech_end_ms, chunk_ms)
     return rec
 
 

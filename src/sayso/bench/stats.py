@@ -7,6 +7,7 @@ placed on the events' clock by :func:`eos_ms` (see there).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -154,14 +155,17 @@ def eos_paced(t_first_chunk_ms: float, speech_end_in_clip_ms: float) -> float:
     return t_first_chunk_ms + speech_end_in_clip_ms
 
 
-def eos_unpaced(vad_end: TurnEvent, speech_end_in_clip_ms: float) -> float:
+def eos_unpaced(vad_end: TurnEvent, speech_end_in_clip_ms: float, chunk_ms: float = 0.0) -> float:
     """End of speech on the events' clock for a clip fed as fast as it goes.
 
     Only for designs that do no work while the user speaks (the baseline): in real time the
-    endpointer decides once the audio up to ``vad_end.data["stream_ms"]`` has arrived, which is
-    ``stream_ms - speech_end`` after the end of speech; nothing else differs.
+    endpointer decides once the chunk holding the audio up to ``vad_end.data["stream_ms"]`` has
+    arrived, i.e. at the end of that ``chunk_ms`` chunk, which is that long after the end of
+    speech; nothing else differs.
     """
     stream_ms = float(vad_end.data.get("stream_ms", speech_end_in_clip_ms))
+    if chunk_ms > 0:
+        stream_ms = math.ceil(stream_ms / chunk_ms - 1e-9) * chunk_ms
     return vad_end.t_ms - max(0.0, stream_ms - speech_end_in_clip_ms)
 
 
@@ -192,10 +196,16 @@ def classify(records: Iterable[TurnRecord]) -> None:
 
 def table(records: Sequence[TurnRecord]) -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
     """kind -> system -> mark -> summary."""
+    return table_from_marks([(r.kind, r.system, r.marks()) for r in records if not r.error])
+
+
+def table_from_marks(turns: Iterable[tuple[str, str, Mapping[str, float]]]) -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
+    """:func:`table` from (kind, system, marks) rows (e.g. read back from bench.json)."""
+    turns = list(turns)
     out: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
     for kind in KINDS:
         for system in SYSTEMS:
-            rows = [r.marks() for r in records if r.kind == kind and r.system == system and not r.error]
+            rows = [m for k, s, m in turns if k == kind and s == system]
             out.setdefault(kind, {})[system] = {m: summarize([x[m] for x in rows if m in x]) for m in MARKS}
     return out
 
