@@ -64,7 +64,7 @@ def wait(check: Any, timeout: float, what: str) -> Any:
 
 
 def mic_file(tts: Any, commands: list[str], gap_s: float, path: Path) -> Path:
-    parts = [np.zeros(int(2.0 * RATE), np.float32)]
+    parts = [np.zeros(int(5.0 * RATE), np.float32)]  # recording starts late: lead silence
     for text in commands:
         audio = np.concatenate([convert(c, RATE).samples for c in tts.synthesize_sync(text)])
         parts += [audio * (0.2 / max(float(np.abs(audio).max()), 1e-6)),
