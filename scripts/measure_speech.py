@@ -278,7 +278,8 @@ def main() -> None:
     base = None
     if args.base:
         base = resolve_model("base", settings.cache_dir) if args.base == "auto" else Path(args.base)
-    result: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}, "settings": {
+    result: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "load_average_start": os.getloadavg()},
+                              "settings": {
         "stt_threads": settings.stt_threads, "stt_beam_size": settings.stt_beam_size,
         "stt_pad_ms": settings.stt_pad_ms, "vad_silence_ms": settings.vad_silence_ms}}
     if "latency" in parts:
@@ -298,15 +299,21 @@ def main() -> None:
             print(f"WER {label} ({len(texts)} commands)", file=sys.stderr)
             stt = FasterWhisperStt(settings=cfg)
             result["wer"][label] = stt_accuracy(stt, texts, renders, settings)
+            save(args.out, result)
     if "vad" in parts:
         result["vad"] = vad_cost(settings)
         print(f"VAD {result['vad']}", file=sys.stderr)
     if "tts" in parts:
         result["tts"] = tts_speed(settings, repeats)
+    result["load_average"] = os.getloadavg()
+    save(args.out, result)
     print(markdown(result))
-    if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "speech.json").write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
+
+
+def save(out: Path | None, result: dict[str, Any]) -> None:
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "speech.json").write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
 
 
 def markdown(r: dict[str, Any]) -> str:
