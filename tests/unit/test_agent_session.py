@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from sayso.agent.conversation import Conversation, Exchange
 from sayso.agent.session import NO_STT, REPEAT, Assistant
 from sayso.agent.turn import NO_LLM
 from sayso.browser.base import BrowserState, TabInfo
@@ -319,3 +320,49 @@ async def test_every_event_also_reaches_the_sink(sink_fails: bool) -> None:
 
     events = await run(make(browser=FakeBrowser(), sink=sink), "zoom in")
     assert got == types(events)
+
+
+async def test_a_voice_turns_events_carry_the_utterances_turn_id() -> None:
+    # the segmenter stamped vad-start/vad-end with this id: metrics join them with the turn's end
+    utt = Utterance(audio=AudioChunk(samples=np.zeros(16000, dtype=np.float32), rate=16000),
+                    turn_id="seg-42", transcript=Transcript(text="Go back."))
+    events = [e async for e in make(browser=FakeBrowser()).voice_turn(utt)]
+    assert {e.turn_id for e in events} == {"seg-42"}
+    assert end(events)["transcript"] == "Go back."
+    events = [e async for e in make(browser=FakeBrowser()).voice_turn(_utt(Transcript(text="Go back.")))]
+    assert len({e.turn_id for e in events}) == 1 and events[0].turn_id  # no id given: a fresh one
+
+
+async def test_each_prompt_extends_the_previous_turns_prompt_for_the_prompt_cache() -> None:
+    # the page changes every turn: its context is in the newest message only, and history keeps
+    # each message exactly as it was sent, so llama.cpp reuses the whole previous prompt
+    llm = FakeLlm(answer("Paris."), tool("search", query="history of paris"), answer("It is sunny."),
+                  tool("navigate", url="weather.com"), answer("Twelve degrees."))
+    browser = FakeBrowser()
+    assistant = make(llm=llm, browser=browser)
+    for i, said in enumerate(["what is the capital of france", "tell me about its history", "scroll down",
+                              "how is the weather", "what should I pack", "how warm is it"]):
+        browser.url = f"https://site{i}.example/"
+        await run(assistant, said)
+    assert len(llm.calls) == 5  # "scroll down" took the fast path and is history all the same
+    for before, after in zip(llm.calls, llm.calls[1:], strict=False):
+        assert after[:len(before)] == before
+    assert "[current page:" in llm.calls[-1][-1].content
+
+
+def test_history_is_bounded_and_dropped_in_whole_turns_a_few_at_a_time() -> None:
+    conv = Conversation(budget_tokens=200)
+    contexts = []
+    for i in range(60):
+        call = (ToolCall("search", {"query": f"topic {i}"}),) if i % 2 else ()
+        conv.add(Exchange(user=f"question {i} about something or other", reply=f"answer {i} " * 4, calls=call,
+                          said=f"[current page: Page {i}, on site{i}.example]\nquestion {i} about something"))
+        contexts.append(conv.context())
+        msgs = contexts[-1]
+        assert sum(len(m.content) // 4 + 1 for m in msgs) <= 200
+        assert [m.role for m in msgs] == ["user", "assistant"] * (len(msgs) // 2)  # whole turns
+        assert msgs[-2].content.endswith(f"question {i} about something")  # the newest turn, as sent
+    moves = sum(1 for a, b in zip(contexts, contexts[1:], strict=False) if b[:len(a)] != a)
+    assert 0 < moves <= 60 // 4  # the prefix changes once every several turns, not every turn
+    conv.clear()
+    assert conv.context() == []

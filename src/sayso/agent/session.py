@@ -146,7 +146,8 @@ class Assistant:
                 return TurnOutcome(transcript=transcript.text.strip(), reply=REPEAT)
             return await self._run_text(transcript.text.strip(), emit, say)
 
-        return self._stream(body)
+        # the segmenter's turn id: its vad-start/vad-end and this turn's events are one turn
+        return self._stream(body, turn_id=utt.turn_id)
 
     def cancel(self) -> None:
         """Barge-in: cancel the current turn (its LLM stream and pending speech)."""
@@ -188,17 +189,17 @@ class Assistant:
         self.pending = outcome.pending
         return outcome
 
-    def _stream(self, body: Callable[[Emit, Callable[[str], None]], Awaitable[TurnOutcome]]
-                ) -> AsyncIterator[TurnEvent]:
-        return self._events(body)
+    def _stream(self, body: Callable[[Emit, Callable[[str], None]], Awaitable[TurnOutcome]],
+                turn_id: str = "") -> AsyncIterator[TurnEvent]:
+        return self._events(body, turn_id)
 
-    async def _events(self, body: Callable[[Emit, Callable[[str], None]], Awaitable[TurnOutcome]]
-                      ) -> AsyncIterator[TurnEvent]:
+    async def _events(self, body: Callable[[Emit, Callable[[str], None]], Awaitable[TurnOutcome]],
+                      given_id: str = "") -> AsyncIterator[TurnEvent]:
         if self.busy:
             self.cancel()  # a new turn barges in on the old one
             assert self._current is not None
             await asyncio.wait({self._current})
-        turn_id = new_turn_id()
+        turn_id = given_id or new_turn_id()
         queue: asyncio.Queue[TurnEvent | None] = asyncio.Queue()
 
         def emit(type_: str, **data: Any) -> None:
@@ -268,4 +269,4 @@ class Assistant:
     def _remember(self, outcome: TurnOutcome, turn_id: str) -> None:
         if outcome.transcript:
             self.conversation.add(Exchange(user=outcome.transcript, reply=outcome.reply.strip(),
-                                           calls=tuple(outcome.calls), turn_id=turn_id))
+                                           calls=tuple(outcome.calls), turn_id=turn_id, said=outcome.said))

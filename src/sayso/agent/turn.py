@@ -67,6 +67,9 @@ class TurnOutcome:
     local: bool = False
     state: BrowserState | None = None
     pending: ToolCall | None = None  # an action waiting for the user's "yes" (confirm.required)
+    # the user message as sent to the model (page context included), kept as history verbatim
+    # so the next turn's prompt starts with this one's (llama.cpp's prefix cache)
+    said: str = ""
 
 
 def confirmation(text: str) -> str | None:
@@ -179,6 +182,7 @@ class Turn:
 
     async def run(self, text: str) -> TurnOutcome:
         out = TurnOutcome(transcript=text)
+        out.said = prompts.user_turn(text, url=self.page.url, title=self.page.title).content
         if len(text) > MAX_COMMAND_CHARS:
             self._intent(local=True, tools=[])
             self._say_all(out, TOO_LONG)
@@ -215,8 +219,10 @@ class Turn:
 
     # LLM -----------------------------------------------------------------------------------
     async def _llm_rounds(self, text: str, out: TurnOutcome) -> None:
+        # fixed prefix, then history exactly as sent before, then this turn's message (the only
+        # one with volatile page context): each prompt extends the previous turn's
         messages = [*prompts.decision_prefix(), *self.conversation.context(),
-                    prompts.user_turn(text, url=self.page.url, title=self.page.title)]
+                    ChatMessage(role="user", content=out.said or prompts.user_turn(text).content)]
         wants_more = bool(_MORE.search(text))
         last: ToolResult | None = None
         for round_no in range(MAX_ROUNDS):
