@@ -25,6 +25,19 @@ def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
+def dev_commands_path() -> Path:
+    """The team's development command set next to the repo, else the copy bundled with sayso.
+
+    A new user's clone has no ../shared, so tests must not depend on it.
+    """
+    shared = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "commands-dev.tsv"
+    if shared.is_file():
+        return shared
+    from importlib import resources
+
+    return Path(str(resources.files("sayso.bench").joinpath("data", "commands-dev.tsv")))
+
+
 @pytest.fixture(scope="session")
-def shared_dir(repo_root: Path) -> Path:
-    return repo_root.parent / "shared"
+def commands_tsv() -> Path:
+    return dev_commands_path()

@@ -80,8 +80,8 @@ def espeak(settings: Settings):
 
 
 @pytest.fixture(scope="module")
-def commands(shared_dir: Path) -> list[str]:
-    rows = (shared_dir / "data" / "commands-dev.tsv").read_text(encoding="utf-8").splitlines()
+def commands(commands_tsv: Path) -> list[str]:
+    rows = commands_tsv.read_text(encoding="utf-8").splitlines()
     return [r.split("\t")[0] for r in rows if r.strip() and not r.startswith("#")]
 
 

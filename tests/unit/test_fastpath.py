@@ -8,11 +8,11 @@ import pytest
 
 from sayso.agent import fastpath
 from sayso.agent.evaluate import fast_decision, load_cases, matches, score
+from tests.conftest import dev_commands_path
 
-DEV = Path(__file__).resolve().parents[3] / "shared" / "data" / "commands-dev.tsv"
+DEV: Path = dev_commands_path()
 
 
-@pytest.mark.skipif(not DEV.is_file(), reason="the shared development set is not next to the repo")
 def test_every_dev_row_the_fast_path_claims_is_right_and_it_claims_most_commands() -> None:
     cases = load_cases(DEV)
     sc = score("fast path", cases, [fast_decision(c.utterance) for c in cases])
