@@ -69,16 +69,19 @@ class OpenAiLlm:
         req = build_request(messages, tools=tools, response_format=response_format,
                             max_tokens=max_tokens or self.settings.llm_max_tokens, model=self.model)
         asm = ChunkAssembler()
+        started = ended = False
         try:
             async with self._client.stream("POST", "/chat/completions", json=req) as resp:
                 if resp.status_code != 200:
                     body = (await resp.aread()).decode("utf-8", "replace")
                     raise _http_error(resp.status_code, body, self.model)
+                started = True
                 async for line in resp.aiter_lines():
                     if not line.startswith("data:"):
                         continue
                     payload = line[5:].strip()
                     if payload == "[DONE]":
+                        ended = True
                         break
                     try:
                         data = json.loads(payload)
@@ -89,9 +92,18 @@ class OpenAiLlm:
         except httpx.TimeoutException as exc:
             raise LlmError(f"The LLM server at {self.base_url} did not answer in time.", code="llm.timeout") from exc
         except httpx.HTTPError as exc:
+            if started:  # it answered, then the connection broke (server killed, restarted, network)
+                raise self._interrupted(type(exc).__name__) from exc
             raise LlmError(f"The LLM server at {self.base_url} could not be reached ({type(exc).__name__}).",
                            code="llm.unreachable", hint="Check SAYSO_OPENAI_BASE_URL and that the server runs.") from exc
+        if not ended and not asm.finish_reason:  # closed cleanly, but before the reply was complete
+            raise self._interrupted("closed")
         yield asm.finish()
+
+    def _interrupted(self, why: str) -> LlmError:
+        log.warning("the LLM stream from %s broke off (%s)", self.base_url, why)
+        return LlmError(f"The LLM server at {self.base_url} stopped in the middle of a reply.",
+                        code="llm.interrupted", hint="Check that the server is still running.")
 
     async def close(self) -> None:
         await self._client.aclose()
