@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip --disable-pip-version-check
 export OMP_WAIT_POLICY := PASSIVE
 
-.PHONY: run test setup setup-test system lint doctor bench clean worker-chatterbox
+.PHONY: run test setup setup-test system system-test lint doctor bench clean worker-chatterbox
 
 run: setup
 	$(BIN)/sayso ui
@@ -19,10 +19,14 @@ test: setup-test
 
 setup: system $(VENV)/.stamp-app $(VENV)/.stamp-models
 
-setup-test: setup $(VENV)/.stamp-test
+setup-test: system-test setup $(VENV)/.stamp-test
 
 system:
 	@bash scripts/install-system.sh
+
+# the tests also drive Firefox (firefox-esr) and a local Selenium Grid (Java); `make run` needs neither
+system-test:
+	@SAYSO_SYSTEM_EXTRAS=1 bash scripts/install-system.sh
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "setup: sayso needs Python 3.11 or newer")'

@@ -3,7 +3,8 @@
 #   chromium + chromium-driver : the browser sayso drives (through Selenium)
 #   ffmpeg                     : the web app streams speech through it; decodes MP3/M4A uploads
 #   espeak-ng                  : renders test/bench voices other than the default Piper voice
-#   firefox-esr, default-jre-headless : only with SAYSO_SYSTEM_EXTRAS=1 (Firefox, Selenium Grid tests)
+#   firefox-esr, default-jre-headless : only for the tests (SAYSO_SYSTEM_EXTRAS=1, set by `make test`):
+#                                       Firefox is driven for real; Java runs the local Selenium Grid
 set -euo pipefail
 
 need=()
@@ -23,7 +24,11 @@ if [ "${SAYSO_SYSTEM_EXTRAS:-0}" = 1 ]; then
 fi
 
 if [ ${#need[@]} -eq 0 ]; then
-  echo "setup: system packages present (chromium, chromedriver, ffmpeg, espeak-ng)"
+  if [ "${SAYSO_SYSTEM_EXTRAS:-0}" = 1 ]; then
+    echo "setup: system packages present (chromium, chromedriver, ffmpeg, espeak-ng, firefox-esr, java)"
+  else
+    echo "setup: system packages present (chromium, chromedriver, ffmpeg, espeak-ng)"
+  fi
   exit 0
 fi
 
@@ -42,7 +47,9 @@ echo "setup: installing ${need[*]} with apt-get (about a minute)"
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" \
   | grep -E '^(Setting up|Unpacking) ' | sed 's/^/setup:   /' || true
-for b in chromium chromedriver ffmpeg; do
+check=(chromium chromedriver ffmpeg)
+if [ "${SAYSO_SYSTEM_EXTRAS:-0}" = 1 ]; then check+=(firefox-esr java); fi
+for b in "${check[@]}"; do
   command -v "$b" >/dev/null || { echo "setup: $b still missing after apt-get" >&2; exit 1; }
 done
 echo "setup: system packages installed"
