@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from sayso.browser.sites import SITES
 from sayso.types import ToolCall
 
 _NUMBERS = {
@@ -31,24 +32,6 @@ _ORDINALS = {
 }
 _TLDS = "com|org|net|io|gov|edu|co|uk|de|fr|info|dev|app|ai|me|tv|us|ca|eu|news|blog"
 
-# a few sites known even when the browser's table (sayso.browser.sites.SITES) is absent
-_FALLBACK_SITES = {
-    "google": "google.com", "youtube": "youtube.com", "wikipedia": "wikipedia.org",
-    "amazon": "amazon.com", "the guardian": "theguardian.com", "guardian": "theguardian.com",
-    "new york times": "nytimes.com", "the new york times": "nytimes.com",
-    "stack overflow": "stackoverflow.com", "stackoverflow": "stackoverflow.com",
-}
-
-
-def _sites() -> dict[str, str]:
-    try:
-        from sayso.browser.sites import SITES
-    except ImportError:
-        return dict(_FALLBACK_SITES)
-    return {**_FALLBACK_SITES, **SITES}
-
-
-SITES = _sites()
 
 _LEAD = re.compile(
     r"^(?:(?:hey|hi|ok|okay|so|now|alright|right|um|uh|sayso|say so)\s+)*"

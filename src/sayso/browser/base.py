@@ -17,10 +17,25 @@ class TabInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class PageItem:
+    """A link, button or field of the page as the user can name it (page text: data only)."""
+
+    index: int  # 1-based, in the browser's own numbering ("click link 3", "the third result")
+    text: str
+    kind: str = "link"  # "link" | "button" | "field" | "result"
+    href: str = ""
+    in_view: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class BrowserState:
     url: str = ""
     title: str = ""
     tabs: tuple[TabInfo, ...] = field(default_factory=tuple)
+    # what the user can point at on the current page (read with the URL, in one script call):
+    # every clickable in reading order, and the page's results-like list when it has one
+    items: tuple[PageItem, ...] = field(default_factory=tuple)
+    results: tuple[PageItem, ...] = field(default_factory=tuple)
 
 
 @runtime_checkable

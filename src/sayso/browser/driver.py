@@ -39,7 +39,7 @@ from selenium.common.exceptions import (
 from selenium.webdriver.remote.client_config import ClientConfig
 
 from sayso.browser.base import BrowserState, TabInfo
-from sayso.browser.page import PAGE_INFO_JS
+from sayso.browser.page import MAX_STATE_ITEMS, PAGE_INFO_JS, STATE_JS, to_page_items
 from sayso.browser.policy import UrlPolicy
 from sayso.browser.processes import TAG_ENV, OwnedProcesses
 from sayso.errors import BrowserError, UnsafeUrlError
@@ -401,15 +401,17 @@ class DriverSession:
     # ------------------------------------------------------------------ state
 
     def refresh_state(self) -> BrowserState:
-        """Read the current tab's URL and title and the tab list (two WebDriver calls)."""
+        """Read the current tab's URL, title, links and results, and the tab list (three WebDriver calls)."""
         d = self.driver
         if d is None:
             self._state = BrowserState()
             return self._state
         handles = list(d.window_handles)
         current = d.current_window_handle
-        info = d.execute_script(PAGE_INFO_JS)
-        url, title = (info[0], info[1]) if isinstance(info, list) and len(info) == 3 else ("", "")
+        info = d.execute_script(STATE_JS, MAX_STATE_ITEMS)
+        url, title = (info[0], info[1]) if isinstance(info, list) and len(info) == 5 else ("", "")
+        items = to_page_items(info[3]) if url else ()
+        results = to_page_items(info[4], results=True) if url else ()
         self._tab_cache[current] = (str(url), str(title))
         for gone in set(self._tab_cache) - set(handles):
             del self._tab_cache[gone]
@@ -419,7 +421,7 @@ class DriverSession:
                     url=self._tab_cache.get(h, ("", ""))[0], active=h == current)
             for i, h in enumerate(handles, start=1)
         )
-        self._state = BrowserState(url=str(url), title=str(title), tabs=tabs)
+        self._state = BrowserState(url=str(url), title=str(title), tabs=tabs, items=items, results=results)
         return self._state
 
     # ------------------------------------------------------------------ recovery

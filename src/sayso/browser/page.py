@@ -18,7 +18,10 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
+from sayso.browser.base import PageItem
+
 MAX_CLICKABLES = 600
+MAX_STATE_ITEMS = 200  # what the browser state carries for the vocabulary (the click tool reads 600)
 MAX_TEXT_CHARS = 50_000
 MATCH_THRESHOLD = 70.0  # token_set_ratio below this is "not found"
 AMBIGUITY_MARGIN = 6.0  # candidates this close to the best are "equally good"
@@ -80,7 +83,9 @@ const linkIn = (box) => {
 let best = null, bestScore = 0;
 for (const box of document.querySelectorAll('ol,ul,div,section,main,tbody')) {
   if (box.closest('nav,header,footer,aside,[role=navigation]')) continue;
-  const kids = Array.from(box.children).filter(k => vis(k) && linkIn(k));
+  if (box.childElementCount < 3) continue;
+  // the first 100 children decide (a 5,000-item list costs no more than a 100-item one)
+  const kids = Array.from(box.children).slice(0, 100).filter(k => vis(k) && linkIn(k));
   if (kids.length < 3) continue;
   const textLen = kids.reduce((n, k) => n + clean(k.innerText).length, 0);
   const score = kids.length * Math.min(textLen / kids.length, 200);
@@ -133,6 +138,20 @@ return out;
 
 PAGE_INFO_JS = "return [location.href, document.title, document.readyState];"
 
+
+def _body(snippet: str) -> str:
+    return snippet[len(_JS_HELPERS):]
+
+
+# the URL and title with what the user can point at, in one call: the same clickables and results
+# (same order, same numbering) as the click tool uses, texts only (no elements cross the wire)
+STATE_JS = (
+    _JS_HELPERS
+    + "const clickables = (function () {" + _body(CLICKABLES_JS) + "}).apply(null, [arguments[0]]);\n"
+    + "const results = (function () {" + _body(RESULTS_JS) + "})();\n"
+    + "return [location.href, document.title, document.readyState, clickables[1], results[1]];"
+)
+
 FILLER = frozenset(
     "a an the on onto in into at to please click press tap hit select choose open follow go "
     "link button buttons links tab called named labelled labeled titled says that which one "
@@ -178,6 +197,22 @@ def to_clickables(raw: Any) -> list[Clickable]:
             )
         )
     return out
+
+
+def to_page_items(infos: Any, *, results: bool = False) -> tuple[PageItem, ...]:
+    """The ``info`` half of a snippet's answer as PageItems (links, buttons, fields; results)."""
+    if not isinstance(infos, list):
+        return ()
+    out = []
+    for i, info in enumerate(infos, start=1):
+        if not isinstance(info, dict):
+            continue
+        c = Clickable(index=i, text=str(info.get("text") or ""), tag=str(info.get("tag") or ""),
+                      href=str(info.get("href") or ""), type=str(info.get("type") or ""),
+                      in_view=bool(info.get("in_view")))
+        out.append(PageItem(index=i, text=c.text, kind="result" if results else c.kind, href=c.href,
+                            in_view=c.in_view))
+    return tuple(out)
 
 
 def normalise(text: str) -> str:

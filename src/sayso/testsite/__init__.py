@@ -5,7 +5,8 @@ data); a few routes are dynamic:
 
 - ``/search?q=WORDS``: a results page with five numbered results about WORDS;
 - ``/slow``: sends half a page, then never finishes (until the server stops);
-- ``/media/tone.wav``: ten seconds of a quiet tone, for the ``<video>`` page.
+- ``/media/tone.wav``: ten seconds of a quiet tone, for the ``<video>`` page;
+- ``/links?n=N``: a page with N links (at most 20,000), for the cost of a huge page.
 
 One thread per request (``ThreadingHTTPServer``), daemon threads, nothing logged per request.
 """
@@ -71,6 +72,19 @@ def results_page(query: str) -> bytes:
     return body.encode()
 
 
+MAX_LINKS = 20_000
+
+
+def links_page(n: int) -> bytes:
+    """A page with ``n`` headline links in a list (a huge news front page)."""
+    n = max(0, min(n, MAX_LINKS))
+    items = "".join(f'<li><a href="/article.html?n={i}">Headline {i}: a story about topic {i % 97}</a></li>'
+                    for i in range(1, n + 1))
+    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{n} links</title></head>'
+            f'<body><nav><a href="/">Home</a> <a href="/pricing.html">Pricing</a></nav><main><h1>{n} links</h1>'
+            f"<ul>{items}</ul></main></body></html>").encode()
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
@@ -96,6 +110,9 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/search":
             query = parse_qs(parts.query).get("q", [""])[0][:200]
             self._send(200, results_page(query))
+        elif path == "/links":
+            raw = parse_qs(parts.query).get("n", ["100"])[0]
+            self._send(200, links_page(int(raw) if raw.isdigit() else 100))
         elif path == "/slow":
             self._slow()
         elif path == "/media/tone.wav":

@@ -86,6 +86,34 @@ def version() -> str:
     return raw.decode() if raw else "?"
 
 
+PHONEMES_IPA = 0x02  # espeak_TextToPhonemes: IPA as UTF-8, no separators
+
+
+def text_to_phonemes(text: str, voice: str = DEFAULT_VOICE) -> str:
+    """The IPA espeak-ng would speak for ``text`` (no audio; ~0.1-0.2 ms for a short phrase).
+
+    Words are separated by spaces; stress and length marks are kept. Raises ConfigError when
+    the library cannot be loaded.
+    """
+    data = ctypes.create_string_buffer(text.encode("utf-8", "replace") + b"\0")
+    out: list[str] = []
+    with _Lib.lock:
+        lib = _library()
+        if lib.espeak_TextToPhonemes.restype is not ctypes.c_char_p:
+            lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
+            lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int, ctypes.c_int]
+        if _Lib.voice != voice:
+            if lib.espeak_SetVoiceByName(voice.encode()) != 0:
+                raise ConfigError(f"espeak-ng has no voice '{voice}'.", code="tts.voice_missing")
+            _Lib.voice = voice
+        ptr = ctypes.c_void_p(ctypes.addressof(data))
+        while ptr.value:  # one clause per call; the library moves the pointer on (NULL at the end)
+            raw = lib.espeak_TextToPhonemes(ctypes.byref(ptr), ESPEAK_CHARS_UTF8, PHONEMES_IPA)
+            if raw:
+                out.append(raw.decode("utf-8", "replace"))
+    return " ".join(part.strip() for part in out if part.strip())
+
+
 def _synth(text: str, voice: str, wpm: int) -> np.ndarray:
     with _Lib.lock:
         lib = _library()

@@ -1,0 +1,182 @@
+"""Misheard names recovered by sound: the heard words against the page vocabulary.
+
+Whisper writes what it heard as English words, not what was said: "go to the moment" for "go
+to amazon", "Bring up into your times" for "bring up the new york times", "Page count" for
+"page down". Compared by sound (espeak-ng's phonemes, in-process; rapidfuzz's indel distance),
+the intended name is often still the nearest one by far. :func:`recover` says what the user
+most likely meant and how sure that is:
+
+* ``sure``: the match is strong and clearly better than any other target: act on it;
+* not ``sure``: a plausible match, but weak or tied with another: ask ("Did you mean Amazon?");
+* ``None``: nothing near enough: say nothing about it (the LLM, or "Sorry, could you repeat
+  that?" for a doubtful transcript).
+
+Two shapes are tried: a whole command phrase ("page count" -> "page down"), and a verb the
+fast path knows followed by a name ("bring up" + "into your times" -> the New York Times; "click"
++ a link's text). Phonemes of the vocabulary are cached, so one utterance costs well under a
+millisecond per hundred names.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from sayso.agent.vocabulary import CLICK_VERBS, NAV_VERBS, Term, Vocabulary, words_of
+from sayso.types import ToolCall
+
+log = logging.getLogger(__name__)
+
+SURE = 75.0  # this similar by sound (0-100, rapidfuzz's normalised indel similarity) and ...
+MARGIN = 10.0  # ... this far ahead of the next different target: act
+ASK = 62.0  # this similar: ask "Did you mean ...?"
+MIN_PHONES = 4  # shorter heard names ("a", "it") are not compared at all
+CACHE_SIZE = 4096
+
+_MARKS = re.compile(r"[ˈˌː\u0303_\-|' ]")
+# sounds Whisper swaps freely are one symbol here (vowel qualities, flaps, r-coloured vowels)
+_FOLD = str.maketrans({"ɐ": "ə", "ʌ": "ə", "ɜ": "ə", "ɪ": "i", "ʊ": "u", "ɑ": "a", "æ": "a", "ɔ": "o",
+                       "ɒ": "o", "ɛ": "e", "ɾ": "t", "ɹ": "r", "ɚ": "ər", "ᵻ": "i", "ɡ": "g"})
+_FILLER = re.compile(r"^(?:(?:the|a|an|to|on|at|my|this|that)\s+)+|\s+(?:website|web site|site|homepage|"
+                     r"home page|page|link|button|tab)$")
+
+
+class _Cache:
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self.size = size
+        self.data: OrderedDict[str, str] = OrderedDict()
+
+    def get(self, text: str) -> str:
+        hit = self.data.get(text)
+        if hit is not None:
+            self.data.move_to_end(text)
+            return hit
+        value = _compute(text)
+        self.data[text] = value
+        if len(self.data) > self.size:
+            self.data.popitem(last=False)
+        return value
+
+
+def _compute(text: str) -> str:
+    from sayso.tts.espeak import text_to_phonemes
+
+    try:
+        ipa = text_to_phonemes(text)
+    except Exception as exc:  # no espeak-ng: fall back to spelling (still catches small slips)
+        log.debug("no phonemes for %r: %s", text, exc)
+        ipa = text
+    return _MARKS.sub("", ipa).translate(_FOLD)
+
+
+_CACHE = _Cache()
+
+
+def phonemes(text: str) -> str:
+    """A compact sound key for ``text``: folded IPA without stress, length or word breaks."""
+    words = words_of(text)
+    return _CACHE.get(words) if words else ""
+
+
+def similarity(heard: str, name: str) -> float:
+    """0-100: how alike the two sound (rapidfuzz ratio, an indel distance, on the sound keys)."""
+    a, b = phonemes(heard), phonemes(name)
+    if not a or not b:
+        return 0.0
+    return float(fuzz.ratio(a, b))
+
+
+@dataclass(frozen=True, slots=True)
+class Guess:
+    """What the user most likely meant, and whether that is sure enough to act on."""
+
+    call: ToolCall
+    term: Term
+    score: float
+    sure: bool
+    runner_up: Term | None = None
+
+    @property
+    def question(self) -> str:
+        """The one question to ask when not sure ("Did you mean Amazon?")."""
+        if self.term.kind == "site":
+            return f"Did you mean {_title(self.term.text)}?"
+        if self.term.kind == "command":
+            return f"Did you mean '{self.term.text}'?"
+        return f"Did you mean '{self.term.text}'?"
+
+
+def _title(name: str) -> str:
+    return " ".join(w if w.isupper() else (w.upper() if len(w) <= 3 and w in ("bbc", "nyt", "imdb") else
+                                          w.capitalize()) for w in name.split())
+
+
+def _split_verb(norm: str, verbs: tuple[str, ...]) -> tuple[str, str] | None:
+    for verb in verbs:
+        if norm.startswith(verb + " "):
+            return verb, norm[len(verb) + 1:]
+    return None
+
+
+def _best(heard: str, terms: list[Term]) -> list[tuple[float, Term]]:
+    key = phonemes(heard)
+    if len(key) < MIN_PHONES:
+        return []
+    scored = []
+    for term in terms:
+        other = phonemes(term.key)
+        if not other:
+            continue
+        s = float(fuzz.ratio(key, other))
+        if term.kind not in ("command", "site"):  # page texts: the words may be a part of a long title
+            s = max(s, float(fuzz.token_set_ratio(heard, term.key)) if len(heard) >= 4 else 0.0)
+        scored.append((s, term))
+    scored.sort(key=lambda st: -st[0])
+    return scored
+
+
+def _verdict(scored: list[tuple[float, Term]]) -> Guess | None:
+    if not scored or scored[0][0] < ASK:
+        return None
+    top, term = scored[0]
+    runner = next(((s, t) for s, t in scored[1:] if dict(t.call.args) != dict(term.call.args)
+                   or t.call.name != term.call.name), None)
+    sure = top >= SURE and (runner is None or top - runner[0] >= MARGIN)
+    return Guess(call=term.call, term=term, score=round(top, 1), sure=sure,
+                 runner_up=runner[1] if runner else None)
+
+
+def recover(norm: str, vocab: Vocabulary) -> Guess | None:
+    """The likeliest meaning of the (normalised) utterance ``norm``, or None.
+
+    ``norm`` is the fast path's normalised text; call this only when the fast path found
+    nothing (an exact command is always better than a recovered one).
+    """
+    norm = words_of(norm)
+    if not norm:
+        return None
+    guesses: list[Guess] = []
+    nav = _split_verb(norm, NAV_VERBS)
+    if nav is not None:
+        name = _FILLER.sub("", nav[1]).strip() or nav[1]
+        page_terms = [t for t in vocab.page if t.kind != "field"]
+        g = _verdict(_best(name, [*vocab.site_terms, *page_terms]))
+        if g is not None:
+            guesses.append(g)
+    click = _split_verb(norm, CLICK_VERBS)
+    if click is not None:
+        name = _FILLER.sub("", click[1]).strip() or click[1]
+        g = _verdict(_best(name, list(vocab.page)))
+        if g is not None:
+            guesses.append(g)
+    if not guesses and len(norm.split()) <= 4:  # a whole command phrase, misheard
+        g = _verdict(_best(norm, list(vocab.commands)))
+        if g is not None:
+            guesses.append(g)
+    if not guesses:
+        return None
+    return max(guesses, key=lambda g: (g.sure, g.score))
