@@ -41,7 +41,7 @@ from selenium.webdriver.remote.client_config import ClientConfig
 from sayso.browser.base import BrowserState, TabInfo
 from sayso.browser.page import MAX_STATE_ITEMS, PAGE_INFO_JS, STATE_JS, to_page_items
 from sayso.browser.policy import UrlPolicy
-from sayso.browser.processes import TAG_ENV, OwnedProcesses
+from sayso.browser.processes import NEW_GROUP, TAG_ENV, OrphanGuard, OwnedProcesses
 from sayso.errors import BrowserError, UnsafeUrlError
 
 log = logging.getLogger(__name__)
@@ -158,6 +158,7 @@ class DriverSession:
         self.command_timeout = max(COMMAND_TIMEOUT_S, self.page_timeout + 10.0)
         self.driver: Any = None
         self.owned: OwnedProcesses | None = None
+        self.guard: OrphanGuard | None = None
         self.relaunches = 0
         self.hung_urls: set[str] = set()
         self.zoom: dict[str, float] = {}
@@ -223,6 +224,8 @@ class DriverSession:
                     pass
             if kind == "firefox" and isinstance(d.capabilities.get("moz:profile"), str):
                 self.owned.marker = d.capabilities["moz:profile"]
+                if self.guard is not None:
+                    self.guard.remove_on_death(self.owned.marker)
         self.watchdog_fired.clear()
         log.info("browser %s started in %.0f ms", kind, (time.monotonic() - t0) * 1000)
         home = self.settings.home_url
@@ -265,9 +268,10 @@ class DriverSession:
         opts.add_argument(f"--user-data-dir={self._profile_dir}")
         opts.add_argument("about:blank")  # not the new-tab page
         tag = uuid.uuid4().hex
-        service = Service(executable_path=driver_path, env={**os.environ, TAG_ENV: tag})
+        service = Service(executable_path=driver_path, env={**os.environ, TAG_ENV: tag}, popen_kw=dict(NEW_GROUP))
         self.owned = OwnedProcesses(None, self._profile_dir, tag)
         service.start()
+        self.guard = OrphanGuard(service.process.pid, self._profile_dir)
         self.owned.add_tree(service.process.pid)
         self.owned.driver_pid = service.process.pid
         service.start = lambda: None  # already running; Chrome() would start it again
@@ -304,9 +308,10 @@ class DriverSession:
             opts.set_preference(key, value)
         tag = uuid.uuid4().hex
         service = Service(executable_path=driver_path, service_args=["--log", "fatal"],
-                          env={**os.environ, TAG_ENV: tag})
+                          env={**os.environ, TAG_ENV: tag}, popen_kw=dict(NEW_GROUP))
         self.owned = OwnedProcesses(None, None, tag)
         service.start()
+        self.guard = OrphanGuard(service.process.pid)
         self.owned.add_tree(service.process.pid)
         self.owned.driver_pid = service.process.pid
         service.start = lambda: None
@@ -475,6 +480,9 @@ class DriverSession:
             if owned is not None:
                 n = owned.kill()
                 log.info("killed %d browser processes", n)
+            guard, self.guard = self.guard, None
+            if guard is not None:
+                guard.release()
             if driver is not None:
                 service = getattr(driver, "service", None)
                 if service is not None and service.process is not None:
@@ -506,6 +514,9 @@ class DriverSession:
     def _cleanup(self) -> None:
         if self.owned is not None:
             self.owned.kill()
+        guard, self.guard = self.guard, None
+        if guard is not None:
+            guard.release()
         self.driver = None
         self._cleanup_profile()
 

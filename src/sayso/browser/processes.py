@@ -5,14 +5,29 @@ ours). At kill time we add what has appeared since: descendants of the recorded 
 helpers that left the tree (Chromium's crashpad handlers are re-parented to init) found by the
 unique profile path in their command line or the ``SAYSO_BROWSER_TAG`` value in their
 environment, which every process the driver starts inherits.
+
+If the owning Python process dies without cleaning up (SIGKILL, OOM killer, a crash in native
+code), ``OrphanGuard`` ends them anyway: the driver runs in a process group of its own (the
+browser and its renderers inherit it), and a tiny ``sh`` child in its own session holds the read
+end of a pipe whose write end only the owner has. The owner's death closes the pipe; the guard
+reads EOF and SIGKILLs the group, then removes the browser profile. (Chromium's crashpad
+handlers leave the group with setsid but exit by themselves once the browser is gone.)
+``PR_SET_PDEATHSIG`` would not do: it fires when the *thread* that spawned the driver exits
+(sayso launches browsers from worker threads), and it does not reach the browser, whose parent is
+the driver.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import subprocess
 from dataclasses import dataclass
 
 import psutil
+
+log = logging.getLogger(__name__)
 
 TAG_ENV = "SAYSO_BROWSER_TAG"  # set in the driver's environment; every process it starts inherits it
 
@@ -88,3 +103,66 @@ class OwnedProcesses:
                 pass
         psutil.wait_procs(procs, timeout=5)
         return len(procs)
+
+
+# $1: the process group to kill; lines on stdin: "dir PATH" (remove PATH too), "release" (the
+# owner cleaned up itself: exit quietly). EOF without "release" means the owner died.
+_GUARD_SH = """
+dir=""
+while IFS= read -r line; do
+  case "$line" in
+    release) exit 0 ;;
+    "dir "*) dir="${line#dir }" ;;
+  esac
+done
+kill -9 "-$1" 2>/dev/null  # dash: no "--", no -s with a negative pid
+if [ -n "$dir" ]; then sleep 1; rm -rf -- "$dir"; fi
+"""
+NEW_GROUP = {"start_new_session": True}  # popen keywords for the driver: its own process group
+
+
+class OrphanGuard:
+    """Kills the driver's process group (driver, browser, renderers) when the owner dies first."""
+
+    def __init__(self, pgid: int, profile_dir: str | None = None) -> None:
+        self.pgid = pgid
+        self._proc: subprocess.Popen[bytes] | None = None
+        try:
+            self._proc = subprocess.Popen(
+                ["/bin/sh", "-c", _GUARD_SH, "sayso-browser-guard", str(pgid)],
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                start_new_session=True,  # a Ctrl-C to the owner's terminal must not end the guard
+            )
+        except OSError as exc:  # no /bin/sh: sayso's own cleanup still runs on a normal exit
+            log.warning("no guard for the browser's processes (%s)", exc.strerror or exc)
+        if profile_dir:
+            self.remove_on_death(profile_dir)
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def remove_on_death(self, path: str) -> None:
+        """Also delete ``path`` (the browser profile) if the owner dies."""
+        self._send(f"dir {path}\n")
+
+    def release(self) -> None:
+        """The owner ended the processes itself: stop guarding them (never kills)."""
+        proc, self._proc = self._proc, None
+        if proc is None or proc.stdin is None:
+            return
+        with contextlib.suppress(OSError):
+            proc.stdin.write(b"release\n")
+            proc.stdin.close()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def _send(self, line: str) -> None:
+        if self._proc is None or self._proc.stdin is None or "\n" in line[:-1]:
+            return
+        with contextlib.suppress(OSError):
+            self._proc.stdin.write(line.encode())
+            self._proc.stdin.flush()
