@@ -22,9 +22,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import psutil  # noqa: E402
 
 from sayso.agent import prompts  # noqa: E402
-from sayso.agent.tools import decision_schema  # noqa: E402
 from sayso.config import load_settings  # noqa: E402
 from sayso.llm.llamacpp import LlamaCppLlm  # noqa: E402
+from sayso.tools import decision_schema  # noqa: E402
 from sayso.types import ChatMessage  # noqa: E402
 
 

@@ -64,3 +64,9 @@ class UnsafeUrlError(BrowserError):
 
 class AuthError(SaysoError):
     code = "auth.refused"
+
+
+class ToolArgsError(SaysoError):
+    """A tool call with a missing, mistyped or out-of-range argument, or an unknown tool."""
+
+    code = "tool.invalid_args"

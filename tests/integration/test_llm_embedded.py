@@ -41,7 +41,7 @@ async def test_streams_text_deltas_then_a_done_chunk_with_usage(smol: LlamaCppLl
 
 
 async def test_json_schema_constrains_the_reply(smol: LlamaCppLlm) -> None:
-    from sayso.agent.tools import NAMES, decision_schema
+    from sayso.tools import NAMES, decision_schema
 
     text = ""
     async for c in smol.chat([ChatMessage("user", "scroll down")], response_format=decision_schema(),

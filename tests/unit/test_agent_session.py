@@ -192,7 +192,7 @@ async def test_invalid_llm_arguments_become_one_sentence_not_a_crash() -> None:
     events = await run(make(llm=llm, browser=browser), "run this script")
     assert browser.executed == []
     ends = [e for e in events if e.type == "tool-end"]
-    assert ends[0].data["ok"] is False and ends[0].data["error_code"] == "tool.bad_args"
+    assert ends[0].data["ok"] is False and ends[0].data["error_code"] == "url.unsafe"
     assert "web pages" in ends[0].data["message"]
 
 

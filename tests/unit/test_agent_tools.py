@@ -1,61 +1,10 @@
-"""The tool contract, argument validation, streamed answers and the history budget."""
+"""Streamed answers and the history budget (the tool contract: test_tool_contract.py)."""
 
 from __future__ import annotations
 
-import pytest
-
 from sayso.agent.conversation import Conversation, Exchange
-from sayso.agent.tools import NAMES, ToolArgError, decision_schema, validate
 from sayso.agent.turn import AnswerStream, parse_decision
 from sayso.types import ToolCall
-
-CONTRACT = {"navigate", "search", "click", "type", "scroll", "back", "forward", "reload", "new_tab", "close_tab",
-            "switch_tab", "read_page", "summarize_page", "read_headings", "media", "zoom", "stop"}
-
-
-def test_the_tool_names_are_exactly_the_contract() -> None:
-    assert set(NAMES) == CONTRACT
-    consts = {v["properties"]["tool"]["const"] for v in decision_schema()["anyOf"]}
-    assert consts == CONTRACT | {"answer"}
-
-
-@pytest.mark.parametrize(
-    ("call", "clean"),
-    [
-        (ToolCall("click", {"index": "#3"}), {"index": 3}),
-        (ToolCall("click", {"text": "  About us "}), {"text": "About us"}),
-        (ToolCall("switch_tab", {"index": "Next"}), {"index": "next"}),
-        (ToolCall("switch_tab", {"index": 2.0}), {"index": 2}),
-        (ToolCall("scroll", {"direction": "DOWN"}), {"direction": "down"}),
-        (ToolCall("new_tab", {}), {}),
-        (ToolCall("navigate", {"url": "https://example.org/a?b=1"}), {"url": "https://example.org/a?b=1"}),
-        (ToolCall("navigate", {"url": "localhost:8000"}), {"url": "localhost:8000"}),
-        (ToolCall("Back", {"junk": 1}), {}),
-    ],
-)
-def test_valid_calls_come_out_clean(call: ToolCall, clean: dict) -> None:
-    assert dict(validate(call).args) == clean
-
-
-@pytest.mark.parametrize(
-    ("call", "says"),
-    [
-        (ToolCall("navigate", {"url": "javascript:alert(1)"}), "only open web pages"),
-        (ToolCall("navigate", {"url": "file:///etc/passwd"}), "only open web pages"),
-        (ToolCall("navigate", {}), "url"),
-        (ToolCall("click", {}), "what to click"),
-        (ToolCall("click", {"index": 0}), "number from 1"),
-        (ToolCall("scroll", {"direction": "sideways"}), "up, down, top or bottom"),
-        (ToolCall("switch_tab", {"index": "last"}), "next or previous"),
-        (ToolCall("search", {"query": "x" * 600}), "too long"),
-        (ToolCall("format_disk", {}), "don't know how"),
-    ],
-)
-def test_bad_calls_are_refused_with_one_sentence(call: ToolCall, says: str) -> None:
-    with pytest.raises(ToolArgError) as err:
-        validate(call)
-    assert says in str(err.value)
-    assert str(err.value).endswith(".")
 
 
 def test_answer_text_streams_out_of_a_partial_json_reply() -> None:

@@ -15,9 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sayso.tools import ANSWER, primary
 from sayso.types import ToolCall
-
-ANSWER = "answer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,16 +93,16 @@ def call_matches(case: Case, call: ToolCall) -> bool:
         return False
     if not case.arg:
         return True
-    args = call.args
     if case.arg.startswith("#"):
-        return str(args.get("index", "")) == case.arg[1:]
-    if case.tool in ("navigate", "new_tab"):
-        got = _norm_url(str(args.get("url", "")))
+        return str(call.args.get("index", "")) == case.arg[1:]
+    arg, value = primary(call)  # the tool's main argument, as the contract declares it
+    kind = arg.kind if arg is not None else ""
+    if kind == "url":
+        got = _norm_url(str(value))
         want = _norm_url(case.arg)
         host = got.split("/")[0]
         return got == want or host == want or host.endswith("." + want) or got.replace(" ", "") == want
-    value = next((args[k] for k in ("query", "text", "direction", "action", "index") if k in args), "")
-    if case.tool in ("search", "type", "click"):
+    if kind == "text":
         return _norm_text(str(value)) == _norm_text(case.arg)
     return str(value).lower() == case.arg.lower()
 

@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from sayso import registry
 from sayso.agent import prompts
 from sayso.agent.session import Assistant
-from sayso.agent.tools import decision_schema
 from sayso.browser.base import Browser
 from sayso.config import Settings
 from sayso.errors import SaysoError
 from sayso.events import EventSink
 from sayso.llm.base import Llm
 from sayso.stt.base import Stt
+from sayso.tools import decision_schema
 from sayso.tts.base import Tts
 from sayso.types import ChatMessage
 

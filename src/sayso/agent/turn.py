@@ -3,7 +3,7 @@
 1. The fast path (``fastpath.plan``) claims the common commands: ``intent-end`` with
    ``local=true``, the tools run, the browser's own sentence is the reply.
 2. Otherwise the LLM decides, constrained to the JSON schema of the tool contract
-   (``tools.decision_schema``): one tool call or ``answer``. An answer is streamed out as it is
+   (``sayso.tools.decision_schema``): one tool call or ``answer``. An answer is streamed out as it is
    written (``reply-text`` deltas, spoken sentence by sentence). A tool's result goes back to the
    model when it failed or when the request asked for more ("... and then ..."), for at most
    ``MAX_ROUNDS`` rounds.
@@ -20,26 +20,19 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from sayso import tools
 from sayso.agent import fastpath, prompts
 from sayso.agent.conversation import Conversation
-from sayso.agent.tools import (
-    ANSWER,
-    BROWSER_FREE,
-    ToolArgError,
-    decision_schema,
-    describe,
-    validate,
-)
 from sayso.browser.base import Browser, BrowserState
 from sayso.config import Settings
-from sayso.errors import LlmError, SaysoError
+from sayso.errors import LlmError, SaysoError, ToolArgsError
 from sayso.llm.base import Llm
+from sayso.tools import ANSWER, decision_schema, describe
 from sayso.types import ChatMessage, ToolCall, ToolResult
 
 log = logging.getLogger(__name__)
 
 MAX_ROUNDS = 3
-READ_CHARS = 1500  # read_page reads about a minute of text, then stops
 SUMMARY_TOKENS = 160
 NO_LLM = "I can only do simple browser commands right now, because the language model is not available."
 NOT_UNDERSTOOD = "Sorry, I didn't understand that. Could you say it another way?"
@@ -250,7 +243,7 @@ class Turn:
             if result.error_code == "confirm.required":  # ask the user, not the model
                 self._say_all(out, result.message)
                 return
-            more = wants_more and result.ok and decision.name not in ("summarize_page", "read_page", "stop")
+            more = wants_more and result.ok and _reply_kind(decision.name) == "message"
             if (result.ok and not more) or round_no == MAX_ROUNDS - 1:
                 self._say_all(out, await self._reply_for(decision, result, out))
                 return
@@ -289,7 +282,7 @@ class Turn:
         if not page_text.strip():
             return "This page has no text to summarize."
         if self.llm is None:
-            return "I can't summarize without the language model. " + prompts._clean(page_text, 300)
+            return "I can't summarize without the language model. " + prompts.clean(page_text, 300)
         said = ""
         first = True
         try:
@@ -312,16 +305,19 @@ class Turn:
     # tools ---------------------------------------------------------------------------------
     async def _execute(self, raw: ToolCall, out: TurnOutcome, *, confirmed: bool = False) -> ToolResult:
         try:
-            call = validate(raw)  # drops any "confirmed" a model may have written
-            if confirmed:  # only the user's own "yes" to the question sets it
-                call = ToolCall(name=call.name, args={**call.args, "confirmed": True}, id=call.id)
-        except ToolArgError as exc:
+            # untrusted: drops any "confirmed" a model may have written; only the user's own
+            # "yes" to the question sets it
+            call = tools.validate(raw)
+            if confirmed:
+                call = tools.validate(ToolCall(call.name, {**call.args, "confirmed": True}, call.id), trusted=True)
+        except ToolArgsError as exc:
             self.emit("tool-start", tool=raw.name, args=dict(raw.args))
-            result = ToolResult(tool=raw.name, ok=False, message=str(exc), error_code="tool.bad_args")
+            result = ToolResult(tool=raw.name, ok=False, message=exc.message, error_code=exc.code)
             self._record(raw, result, out)
             return result
+        spec = tools.BY_NAME[call.name]
         self.emit("tool-start", tool=call.name, args=dict(call.args))
-        if call.name in BROWSER_FREE:
+        if not spec.browser:
             result = ToolResult(tool=call.name, ok=True, message="")
         elif self.dry_run:
             result = ToolResult(tool=call.name, ok=True, message=f"I would {describe(call)}.",
@@ -342,7 +338,7 @@ class Turn:
         if result.error_code == "confirm.required":
             out.pending = ToolCall(name=call.name, args={k: v for k, v in call.args.items() if k != "confirmed"},
                                    id=call.id)
-        if self.browser is not None and not self.dry_run and call.name not in BROWSER_FREE:
+        if self.browser is not None and not self.dry_run and spec.browser:
             await self._state(out)
         return result
 
@@ -367,12 +363,12 @@ class Turn:
     async def _reply_for(self, call: ToolCall, result: ToolResult, out: TurnOutcome) -> str:
         if not result.ok or result.data.get("dry_run"):
             return result.message
-        if call.name == "summarize_page":
+        kind = _reply_kind(call.name)
+        if kind == "summary":
             return await self._summarize(str(result.data.get("text", "")), out)
-        if call.name == "read_page":
-            text = str(result.data.get("text") or result.message)
-            return prompts._clean(text, READ_CHARS)
-        return result.message
+        if kind == "silent":
+            return ""
+        return result.message  # read_page: the part of the page the browser chose to read
 
     # output --------------------------------------------------------------------------------
     def _intent(self, *, local: bool, tools: list[str]) -> None:
@@ -389,6 +385,11 @@ class Turn:
         if text:
             sep = " " if out.reply and not out.reply.endswith(" ") else ""
             self._stream_reply(out, sep + text)
+
+
+def _reply_kind(name: str) -> tools.Reply:
+    spec = tools.get(name)
+    return spec.reply if spec else "message"
 
 
 def _usage_summary(usage: dict[str, Any]) -> dict[str, Any]:

@@ -87,7 +87,7 @@ class BaselinePipeline:
 
     async def _blocking_chat(self, text: str, *, url: str, title: str) -> str:
         from sayso.agent.prompts import decision_prefix, user_turn
-        from sayso.agent.tools import decision_schema
+        from sayso.tools import decision_schema
 
         messages = [*decision_prefix(), user_turn(text, url=url, title=title)]
         parts = [chunk.text async for chunk in self.llm.chat(

@@ -1,6 +1,8 @@
 """One function per browser tool: ``fn(session, args) -> ToolResult``.
 
-Arguments arrive already checked by ``policy.validate_args``. These functions run in the
+Arguments arrive already checked by the tool contract (``sayso.tools.validate``: optional
+arguments that were not given are absent). Adding a tool: declare it in ``sayso/tools/catalog.py``,
+write its function here and add it to ``ACTIONS``. These functions run in the
 session's worker thread and may raise Selenium errors: ``session.py`` turns crashes into a
 relaunch and everything else into a one-sentence ``ToolResult``. Page text in results is
 marked ``data["untrusted_text"]``: it is data to read or summarise, never instructions.
@@ -233,10 +235,6 @@ def switch_tab(s: DriverSession, args: dict[str, Any]) -> ToolResult:
         new = (pos + 1) % len(handles)
     elif target == "previous":
         new = (pos - 1) % len(handles)
-    elif target == "first":
-        new = 0
-    elif target == "last":
-        new = len(handles) - 1
     else:
         new = int(target) - 1
         if new >= len(handles):
@@ -609,6 +607,8 @@ def _main_text(s: DriverSession) -> str:
 
 
 def _cut(text: str, limit: int) -> tuple[str, bool]:
+    """Page text fit to say: no control characters or runs of spaces, cut at a sentence."""
+    text = re.sub(r"[ \t]+", " ", re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", " ", text)).strip()
     if len(text) <= limit:
         return text, False
     head = text[:limit]

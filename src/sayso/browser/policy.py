@@ -1,4 +1,4 @@
-"""URL safety and tool-argument validation: nothing reaches the driver without passing here.
+"""URL safety: no page opens without passing here.
 
 Only ``http``/``https`` pages (and ``about:blank``) may open. ``javascript:``, ``file:``,
 ``data:``, ``chrome:``, ``about:`` and every other scheme are refused, and so are loopback,
@@ -6,8 +6,7 @@ private, link-local and other non-public addresses (in any spelling a browser ac
 ``http://2130706433/`` or ``http://127.1/``), unless ``browser_allow_private`` is on or the
 host is in ``browser_allowlist``. Host names are not resolved here (no DNS on every command).
 
-Tool arguments are checked for type, range and allowed values before a browser call is made;
-a bad argument is an ``InvalidToolArgs`` with one sentence a person understands.
+Tool arguments are checked by the tool contract (``sayso.tools``) before a browser call is made.
 """
 
 from __future__ import annotations
@@ -15,26 +14,19 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from sayso.errors import BrowserError, UnsafeUrlError
+from sayso.errors import UnsafeUrlError
 
 MAX_URL_LEN = 2048
-MAX_TEXT_LEN = 2000
-MAX_QUERY_LEN = 500
-MAX_INDEX = 999
 ALLOWED_SCHEMES = ("http", "https")
 PRIVATE_SUFFIXES = (".localhost", ".local", ".internal", ".lan", ".home.arpa", ".intranet")
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")
-
-
-class InvalidToolArgs(BrowserError):
-    """A tool was called with a missing, mistyped or out-of-range argument."""
-
-    code = "tool.invalid_args"
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
+_HOST_PORT = re.compile(r"^[\w.-]+:\d+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +76,23 @@ def is_private_host(host: str) -> bool:
     return not ip.is_global or ip.is_multicast
 
 
+def refuse_scheme(url: str) -> None:
+    """Raise UnsafeUrlError if a spoken address names a scheme other than http(s).
+
+    ``localhost:8000`` is a host and a port, not a scheme. The full check is :func:`check_url`,
+    when the address is opened; this one runs while a tool call is validated.
+    """
+    m = _SCHEME.match(url.strip())
+    if m and m.group(1).lower() not in ALLOWED_SCHEMES and url.strip().lower() != "about:blank" \
+            and not _HOST_PORT.match(url.strip()):
+        raise UnsafeUrlError(_scheme_sentence(m.group(1).lower()), code="url.unsafe")
+
+
+def _scheme_sentence(scheme: str) -> str:
+    shown = f"{scheme}:" if scheme else "that kind of"
+    return f"I won't open {shown} addresses; only web pages (http and https) are allowed."
+
+
 def check_url(url: str, *, allow_private: bool = False, allowlist: Iterable[str] = ()) -> str:
     """Return the URL to open, or raise UnsafeUrlError with one sentence saying why not."""
     if not isinstance(url, str) or not url.strip():
@@ -98,11 +107,7 @@ def check_url(url: str, *, allow_private: bool = False, allowlist: Iterable[str]
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in ALLOWED_SCHEMES:
-        shown = f"{scheme}:" if scheme else "that kind of"
-        raise UnsafeUrlError(
-            f"I won't open {shown} addresses; only web pages (http and https) are allowed.",
-            code="url.unsafe",
-        )
+        raise UnsafeUrlError(_scheme_sentence(scheme), code="url.unsafe")
     try:
         host = parts.hostname or ""
         port = parts.port
@@ -128,143 +133,3 @@ def check_url(url: str, *, allow_private: bool = False, allowlist: Iterable[str]
     if port is None and netloc.endswith(":"):
         netloc = netloc[:-1]
     return urlunsplit((scheme, netloc.lower(), parts.path or "/", parts.query, parts.fragment))
-
-
-# ---------------------------------------------------------------- tool arguments
-
-SCROLL_DIRECTIONS = ("up", "down", "top", "bottom")
-MEDIA_ACTIONS = ("play", "pause", "mute", "unmute")
-ZOOM_DIRECTIONS = ("in", "out", "reset")
-TAB_MOVES = ("next", "previous", "first", "last")
-CLICK_KINDS = ("auto", "result", "link")
-_NO_ARGS = ("back", "forward", "reload", "close_tab", "read_page", "summarize_page", "read_headings")
-TOOLS = (
-    "navigate", "search", "click", "type", "scroll", "new_tab", "switch_tab", "media", "zoom",
-    *_NO_ARGS,
-)
-_ALIASES = {
-    "scroll": {"page down": "down", "page up": "up", "end": "bottom", "start": "top", "home": "top"},
-    "switch_tab": {"prev": "previous", "back": "previous", "forward": "next"},
-    "zoom": {"bigger": "in", "larger": "in", "smaller": "out", "normal": "reset", "default": "reset"},
-    "media": {"resume": "play", "stop": "pause", "silence": "mute"},
-}
-_ORDINALS = {
-    "first": 1, "one": 1, "second": 2, "two": 2, "third": 3, "three": 3, "fourth": 4, "four": 4,
-    "fifth": 5, "five": 5, "sixth": 6, "six": 6, "seventh": 7, "seven": 7, "eighth": 8,
-    "eight": 8, "ninth": 9, "nine": 9, "tenth": 10, "ten": 10,
-}
-
-
-def _text(args: Mapping[str, Any], key: str, *, limit: int, required: bool, what: str) -> str | None:
-    value = args.get(key)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise InvalidToolArgs(f"I need {what} for that.")
-        return None
-    if not isinstance(value, str | int | float) or isinstance(value, bool):
-        raise InvalidToolArgs(f"The {key} must be text.")
-    value = str(value).strip()
-    if len(value) > limit:
-        raise InvalidToolArgs(f"The {key} is too long (at most {limit} characters).")
-    return value
-
-
-def parse_index(value: Any) -> int | None:
-    """A 1-based number from 4, "4", "#4", "number four", "the third"; None if not a number."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
-        words = re.sub(r"[#.,]", " ", value.lower()).split()
-        words = [w for w in words if w not in ("the", "number", "no", "link", "result", "tab")]
-        if len(words) == 2 and words[1] == "one":  # "the first one"
-            words = words[:1]
-        if len(words) == 1:
-            w = words[0]
-            if w.isdigit():
-                return int(w)
-            m = re.fullmatch(r"(\d+)(st|nd|rd|th)", w)
-            if m:
-                return int(m.group(1))
-            return _ORDINALS.get(w)
-    return None
-
-
-def _choice(tool: str, args: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> str:
-    value = args.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidToolArgs(f"I need a {key} for {tool}: one of {', '.join(allowed)}.")
-    value = value.strip().lower()
-    value = _ALIASES.get(tool, {}).get(value, value)
-    if value not in allowed:
-        raise InvalidToolArgs(f"'{value[:40]}' is not a {key} I know for {tool}: use {', '.join(allowed)}.")
-    return value
-
-
-def _bool(args: Mapping[str, Any], key: str) -> bool | None:
-    value = args.get(key)
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "yes", "1", "false", "no", "0"):
-        return value.lower() in ("true", "yes", "1")
-    raise InvalidToolArgs(f"The {key} must be true or false.")
-
-
-def validate_args(tool: str, args: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Checked, normalised arguments for ``tool``; raises InvalidToolArgs."""
-    if tool not in TOOLS:
-        raise InvalidToolArgs(f"The browser has no tool called '{str(tool)[:40]}'.", code="tool.unknown")
-    if args is None:
-        args = {}
-    if not isinstance(args, Mapping):
-        raise InvalidToolArgs("The tool arguments must be a set of named values.")
-    out: dict[str, Any] = {}
-    if tool == "navigate":
-        out["url"] = _text(args, "url", limit=MAX_URL_LEN, required=True, what="a site or web address")
-    elif tool == "new_tab":
-        out["url"] = _text(args, "url", limit=MAX_URL_LEN, required=False, what="a web address")
-    elif tool == "search":
-        out["query"] = _text(args, "query", limit=MAX_QUERY_LEN, required=True, what="something to search for")
-    elif tool == "click":
-        text = _text(args, "text", limit=200, required=False, what="a link")
-        raw_index = args.get("index")
-        index = None
-        if raw_index is not None and raw_index != "":
-            index = parse_index(raw_index)
-            if index is None:
-                raise InvalidToolArgs("The link number must be a whole number, like 3.")
-        elif text is not None and (as_number := parse_index(text)) is not None and re.search(r"\d|#|number", text):
-            index, text = as_number, None  # "#4", "number 4"
-        if index is not None and not 1 <= index <= MAX_INDEX:
-            raise InvalidToolArgs("The link number must be 1 or more.")
-        if text is None and index is None:
-            raise InvalidToolArgs("Tell me which link to click: its words or its number.")
-        out.update(text=text, index=index)
-        out["kind"] = _choice(tool, {"kind": args.get("kind") or "auto"}, "kind", CLICK_KINDS)
-        if args.get("confirmed") is True:  # the user said yes to "Should I press ...?"
-            out["confirmed"] = True
-    elif tool == "type":
-        out["text"] = _text(args, "text", limit=MAX_TEXT_LEN, required=True, what="the words to type")
-        out["field"] = _text(args, "field", limit=200, required=False, what="a field")
-        out["submit"] = _bool(args, "submit")
-        if args.get("confirmed") is True:
-            out["confirmed"] = True
-    elif tool == "scroll":
-        out["direction"] = _choice(tool, args, "direction", SCROLL_DIRECTIONS)
-    elif tool == "switch_tab":
-        value = args.get("index", args.get("tab"))
-        if isinstance(value, str) and value.strip().lower() in (*TAB_MOVES, *_ALIASES["switch_tab"]):
-            out["index"] = _choice(tool, {"index": value}, "index", TAB_MOVES)
-        else:
-            number = parse_index(value)
-            if number is None or not 1 <= number <= MAX_INDEX:
-                raise InvalidToolArgs("Say which tab: a number like 2, or next or previous.")
-            out["index"] = number
-    elif tool == "media":
-        out["action"] = _choice(tool, args, "action", MEDIA_ACTIONS)
-    elif tool == "zoom":
-        out["direction"] = _choice(tool, args, "direction", ZOOM_DIRECTIONS)
-    return out

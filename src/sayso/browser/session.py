@@ -3,7 +3,8 @@
 Every WebDriver call runs in the session's single worker thread, so the event loop never blocks
 and commands run in the order they were given. Around each command:
 
-- arguments and URLs are checked first (policy.py); a bad one is a ToolResult, not an error;
+- arguments are checked first by the tool contract (``sayso.tools.validate``), URLs by
+  policy.py when they open; a bad one is a ToolResult, not an error;
 - the browser launches lazily on the first command;
 - a crash (browser or driver gone, tab crashed, last window closed) means: kill what we started,
   relaunch, reopen the tabs, retry the command once, and say so in the message;
@@ -25,8 +26,8 @@ from typing import Any, TypeVar
 from sayso.browser.actions import ACTIONS, fail, screenshot_jpeg
 from sayso.browser.base import BrowserState
 from sayso.browser.driver import DriverSession, _short, classify, on_relaunch
-from sayso.browser.policy import InvalidToolArgs, validate_args
-from sayso.errors import BrowserError, UnsafeUrlError
+from sayso.errors import BrowserError, ToolArgsError, UnsafeUrlError
+from sayso.tools import validate
 from sayso.types import ToolCall, ToolResult
 
 log = logging.getLogger(__name__)
@@ -65,10 +66,13 @@ class SeleniumBrowser:
         if self._closed:
             return fail(call.name, "browser.closed", "The browser is closed.")
         try:
-            args = validate_args(call.name, call.args)
-        except InvalidToolArgs as exc:
+            checked = validate(call, trusted=True)  # the agent has already dropped a model's "confirmed"
+        except ToolArgsError as exc:
             return ToolResult(tool=call.name, ok=False, message=exc.message, error_code=exc.code, call_id=call.id)
-        result = await self._in_worker(lambda: self._run(call.name, args), self.watchdog_s, call.name)
+        if checked.name not in ACTIONS:
+            return fail(call.name, "tool.unknown", f"The browser has no tool called '{checked.name}'.")
+        args = dict(checked.args)
+        result = await self._in_worker(lambda: self._run(checked.name, args), self.watchdog_s, checked.name)
         return replace(result, call_id=call.id)
 
     async def state(self) -> BrowserState:

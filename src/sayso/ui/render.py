@@ -14,9 +14,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from sayso.events import TurnEvent, durations
+from sayso.tools import chip_text
 
 Status = Literal["idle", "listening", "hearing", "thinking", "speaking", "offline"]
 
@@ -53,52 +53,6 @@ def safe_message(text: object) -> str:
 def _short(value: object, limit: int = MAX_CHIP_ARG) -> str:
     text = " ".join(str(value).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _host(url: str) -> str:
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return _short(url)
-    return parts.netloc or _short(url)
-
-
-def chip_text(tool: str, args: Mapping[str, Any], ok: bool = True) -> str:
-    """A compact, human description of one action: ``clicked 'About us'``."""
-    a = dict(args or {})
-    if tool == "navigate":
-        done = f"opened {_host(str(a.get('url', '')))}"
-    elif tool == "search":
-        done = f"searched '{_short(a.get('query', ''))}'"
-    elif tool == "click":
-        target = a.get("text") or (f"link {a['index']}" if a.get("index") is not None else "")
-        done = f"clicked '{_short(target)}'" if a.get("text") else f"clicked {target}".strip()
-    elif tool == "type":
-        done = f"typed '{_short(a.get('text', ''))}'"
-    elif tool == "scroll":
-        done = f"scrolled {a.get('direction', 'down')}"
-    elif tool == "switch_tab":
-        done = f"switched to tab {a.get('index', '')}".strip()
-    elif tool == "new_tab":
-        done = f"opened a new tab{' at ' + _host(str(a['url'])) if a.get('url') else ''}"
-    elif tool == "media":
-        done = f"media: {a.get('action', '')}".strip()
-    elif tool == "zoom":
-        done = f"zoomed {a.get('direction', '')}".strip()
-    else:
-        done = {
-            "back": "went back",
-            "forward": "went forward",
-            "reload": "reloaded the page",
-            "close_tab": "closed the tab",
-            "read_page": "read the page",
-            "summarize_page": "summarized the page",
-            "read_headings": "read the headings",
-            "stop": "stopped",
-        }.get(tool, tool.replace("_", " "))
-    if ok:
-        return done
-    return f"could not do: {done}"
 
 
 @dataclass(slots=True)

@@ -267,13 +267,13 @@ async def test_unsafe_urls_never_open(chromium: Tracked, site: TestSite, url: st
 async def test_bad_arguments_are_one_sentence(chromium: Tracked, site: TestSite) -> None:
     cases = [
         ("scroll", {"direction": "sideways"}, "'sideways' is not a direction I know for scroll: use up, down, top, bottom."),
-        ("media", {}, "I need a action for media: one of play, pause, mute, unmute."),
+        ("media", {}, "I need an action for media: one of play, pause, mute, unmute."),
         ("click", {}, "Tell me which link to click: its words or its number."),
         ("click", {"index": "many"}, "The link number must be a whole number, like 3."),
         ("switch_tab", {"index": 0}, "Say which tab: a number like 2, or next or previous."),
         ("type", {"text": ""}, "I need the words to type for that."),
         ("navigate", {"url": ["x"]}, "The url must be text."),
-        ("teleport", {}, "The browser has no tool called 'teleport'."),
+        ("teleport", {}, "I don't know how to 'teleport'."),
     ]
     for tool, args, message in cases:
         res = await chromium.do(tool, **args)
