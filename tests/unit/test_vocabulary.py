@@ -7,7 +7,7 @@ import time
 import pytest
 
 from sayso.agent import fastpath
-from sayso.agent.phonetic import phonemes, recover
+from sayso.agent.phonetic import prepare, recover
 from sayso.agent.references import WHICH, resolve
 from sayso.agent.vocabulary import MAX_PAGE_TERMS, Vocabulary
 from sayso.browser.base import BrowserState, PageItem, TabInfo
@@ -116,8 +116,7 @@ def test_phonemes_are_cached_and_recovery_on_a_5000_link_page_costs_a_few_ms() -
     state = page(links=links, results=links[:50])
     v = Vocabulary()
     v.update(state)
-    for t in v.page:
-        phonemes(t.key)  # what the agent does after a browser state, off the recognition path
+    prepare(v)  # what the agent does after a browser state, off the recognition path
     heard("bring up into your times", v)
     times = []
     for _ in range(30):

@@ -24,7 +24,7 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from sayso.agent.vocabulary import CLICK_VERBS, NAV_VERBS, Term, Vocabulary, words_of
 from sayso.types import ToolCall
@@ -35,6 +35,7 @@ SURE = 75.0  # this similar by sound (0-100, rapidfuzz's normalised indel simila
 MARGIN = 10.0  # ... this far ahead of the next different target: act
 ASK = 62.0  # this similar: ask "Did you mean ...?"
 MIN_PHONES = 4  # shorter heard names ("a", "it") are not compared at all
+MAX_SOUND_WORDS = 4  # page names up to this many words are compared by sound; longer ones as text
 CACHE_SIZE = 4096
 
 _MARKS = re.compile(r"[ˈˌː\u0303_\-|' ]")
@@ -90,6 +91,18 @@ def similarity(heard: str, name: str) -> float:
     return float(fuzz.ratio(a, b))
 
 
+def by_sound(term: Term) -> bool:
+    """Whether ``term`` is compared by sound (long page titles are compared as text)."""
+    return term.kind in ("command", "site") or term.key.count(" ") < MAX_SOUND_WORDS
+
+
+def prepare(vocab: Vocabulary) -> None:
+    """Compute (cache) the sounds of the vocabulary's names: after a browser state, not per utterance."""
+    for term in (*vocab.commands, *vocab.site_terms, *vocab.page):
+        if by_sound(term) and term.key:
+            _CACHE.get(term.key)
+
+
 @dataclass(frozen=True, slots=True)
 class Guess:
     """What the user most likely meant, and whether that is sure enough to act on."""
@@ -126,15 +139,13 @@ def _best(heard: str, terms: list[Term]) -> list[tuple[float, Term]]:
     key = phonemes(heard)
     if len(key) < MIN_PHONES:
         return []
-    scored = []
-    for term in terms:
-        other = phonemes(term.key)
-        if not other:
-            continue
-        s = float(fuzz.ratio(key, other))
-        if term.kind not in ("command", "site"):  # page texts: the words may be a part of a long title
-            s = max(s, float(fuzz.token_set_ratio(heard, term.key)) if len(heard) >= 4 else 0.0)
-        scored.append((s, term))
+    sound = [t for t in terms if by_sound(t)]
+    text = [t for t in terms if not by_sound(t)] if len(heard) >= 4 else []
+    # rapidfuzz compares the whole list in C: a few hundred names cost well under a millisecond
+    scored = [(float(s), sound[i]) for _, s, i in process.extract(
+        key, [_CACHE.get(t.key) for t in sound], scorer=fuzz.ratio, limit=None)]  # keys: already words
+    scored += [(float(s), text[i]) for _, s, i in process.extract(
+        heard, [t.key for t in text], scorer=fuzz.token_set_ratio, limit=None)]  # long titles: by words
     scored.sort(key=lambda st: -st[0])
     return scored
 

@@ -21,10 +21,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from rapidfuzz import fuzz, process
+
 from sayso.agent.fastpath import site_for
-from sayso.agent.vocabulary import NAV_VERBS, Vocabulary
-from sayso.browser.base import PageItem
-from sayso.browser.page import Clickable, match_clickable
+from sayso.agent.vocabulary import NAV_VERBS, Term, Vocabulary
+from sayso.browser.page import FILLER
 from sayso.types import ToolCall
 
 WHICH = "Sorry, which link?"
@@ -89,14 +90,23 @@ def _ordinal(norm: str, vocab: Vocabulary) -> Reference | None:
     return Reference([_click(n)], pick=n)
 
 
-def _as_clickables(items: tuple[PageItem, ...]) -> list[Clickable]:
-    return [Clickable(index=i.index, text=i.text, tag="a" if i.kind in ("link", "result") else "button",
-                      href=i.href, in_view=i.in_view) for i in items if i.kind != "field" and i.text]
+def _word_in(word: str, words: list[str]) -> bool:
+    return any(w == word or (len(word) >= 4 and fuzz.ratio(w, word) >= 85) for w in words)
+
+
+def _fits(name: str, t: str) -> bool:
+    """True when ``t`` (a link's words) is what ``name`` says: alike as a whole, or every word of it."""
+    if not t:
+        return False
+    if fuzz.ratio(name, t) >= 85 or name.replace(" ", "") == t.replace(" ", ""):
+        return True
+    want = [w for w in name.split() if w not in FILLER]
+    return bool(want) and all(_word_in(w, t.split()) for w in want)
 
 
 def _named(norm: str, vocab: Vocabulary) -> Reference | None:
     m = _NAMED.match(norm)
-    if not m or not (vocab.state.items or vocab.state.results):
+    if not m or not vocab.page:
         return None
     name, suffix = m.group("name").strip(), m.group("suffix")
     if not name or re.search(r"\.[a-z]{2,}(?:/|$)", name):
@@ -104,11 +114,21 @@ def _named(norm: str, vocab: Vocabulary) -> Reference | None:
     known_site = site_for(name) is not None
     if known_site and not suffix:
         return None  # "open google": the site, even with a "Google" link on the page
-    match = match_clickable(name, _as_clickables((*vocab.state.items, *vocab.state.results)))
-    if match.best is not None:
-        return Reference([ToolCall(name="click", args={"text": match.best.text})])
-    if match.ambiguous:
-        names = [f"'{c.text[:60]}'" for c in match.candidates[:3]]
+    # the page's ranked names (at most MAX_PAGE_TERMS, however big the page), links and buttons
+    terms = [t for t in vocab.page if t.kind in ("link", "button", "result")]
+    found: dict[str, Term] = {}
+    # a quick pass in C first (rapidfuzz over all names), the exact test on the few near ones
+    for _, score, i in process.extract(name, [t.key for t in terms], scorer=fuzz.token_set_ratio, limit=None):
+        if score >= 60 and _fits(name, terms[i].key):
+            found.setdefault(terms[i].key, terms[i])
+    if len(found) == 1:
+        term = next(iter(found.values()))
+        return Reference([ToolCall(name="click", args={"text": term.text})])
+    if len(found) > 1:
+        exact = [t for t in found.values() if t.key == name]
+        if len(exact) == 1:
+            return Reference([ToolCall(name="click", args={"text": exact[0].text})])
+        names = [f"'{t.text[:60]}'" for t in list(found.values())[:3]]
         return Reference(question=f"Which one: {', '.join(names[:-1])} or {names[-1]}?")
     return None  # not on the page: the fast path (a known site) or the LLM
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from sayso.agent.fastpath import match
-from sayso.browser.base import BrowserState, PageItem
+from sayso.browser.base import BrowserState, PageItem, TabInfo
 from sayso.browser.sites import SITES
 from sayso.types import ToolCall
 
@@ -85,21 +85,18 @@ def _short(text: str) -> str:
 
 def rank_page(state: BrowserState, limit: int = MAX_PAGE_TERMS) -> tuple[Term, ...]:
     """The page's nameable things, best first, duplicates and empty names dropped, at most ``limit``."""
-    ranked: list[tuple[tuple[int, int, int], Term]] = []
-    for item in state.results:
-        ranked.append(((0, 0, item.index), _item_term(item, "result")))
-    for item in state.items:
-        ranked.append(((1 if item.in_view else 2, _KIND_RANK.get(item.kind, 2), item.index),
-                       _item_term(item, item.kind)))
-    for tab in state.tabs:
-        if tab.title and not tab.active:
-            ranked.append(((3, 3, tab.index),
-                           Term(_short(tab.title), "tab", ToolCall(name="switch_tab", args={"index": tab.index}),
-                                words_of(_short(tab.title)))))
-    ranked.sort(key=lambda rt: rt[0])
+    ranked: list[tuple[tuple[int, int, int], PageItem | TabInfo]] = [((0, 0, r.index), r) for r in state.results]
+    ranked += [((1 if i.in_view else 2, _KIND_RANK.get(i.kind, 2), i.index), i) for i in state.items]
+    ranked += [((3, 3, t.index), t) for t in state.tabs if t.title and not t.active]
+    ranked.sort(key=lambda rt: rt[0])  # a sort of plain tuples: ~1 ms for 5,000 links
     out: list[Term] = []
     seen: set[str] = set()
-    for _, term in ranked:
+    for _, thing in ranked:
+        if isinstance(thing, TabInfo):
+            title = _short(thing.title)
+            term = Term(title, "tab", ToolCall(name="switch_tab", args={"index": thing.index}), words_of(title))
+        else:
+            term = _item_term(thing, thing.kind)
         if len(term.key) < 2 or term.key in seen:
             continue
         seen.add(term.key)
