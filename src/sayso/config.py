@@ -130,14 +130,22 @@ class Settings(BaseSettings):
     """Speech probability above which a 32 ms frame counts as speech."""
     vad_min_speech_ms: int = Field(default=200, ge=0)
     """Shortest speech that makes an utterance."""
-    vad_silence_ms: int = Field(default=500, ge=50, le=5000)
-    """Trailing silence that ends an utterance."""
+    vad_silence_ms: int = Field(default=450, ge=50, le=5000)
+    """Trailing silence that ends an utterance (when the words so far do not say otherwise)."""
+    vad_silence_complete_ms: int = Field(default=250, ge=32, le=5000)
+    """Trailing silence that ends a turn whose words so far are a complete command ("scroll down")."""
+    vad_silence_incomplete_ms: int = Field(default=1200, ge=50, le=10000)
+    """Trailing silence to wait for when the words so far are an unfinished request ("search for ...", "what is the"); also the longest wait for the transcript that decides."""
     vad_preroll_ms: int = Field(default=300, ge=0, le=2000)
     """Audio kept before detected speech starts."""
     vad_max_utterance_s: float = Field(default=30.0, gt=0)
     """Longest utterance before it is cut."""
     vad_speculative_ms: int = Field(default=150, ge=32, le=5000)
-    """Silence after which transcription starts speculatively (hides STT time in the pause)."""
+    """Silence after which the utterance so far is transcribed (the final transcript is ready when the turn ends)."""
+    mic_chunk_ms: int = Field(default=100, ge=20, le=1000)
+    """Microphone chunk of the web app's Gradio stream (one HTTP event each; the segmenter cuts any chunk into 32 ms VAD frames at once)."""
+    stt_partial_ms: int = Field(default=300, ge=0, le=10000)
+    """Transcribe the utterance so far every this many ms of speech (stt-partial events; skipped while the model is busy); 0 turns it off."""
 
     # LLM
     llm: Literal["auto", "embedded", "ollama", "openai"] = "auto"

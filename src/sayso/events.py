@@ -12,6 +12,7 @@ EventType = Literal[
     "turn-start",
     "vad-start",
     "vad-end",
+    "stt-partial",  # data: {text, audio_ms, elapsed_ms, final, words} while the user speaks
     "stt-end",
     "intent-end",
     "llm-first-token",

@@ -136,11 +136,11 @@ class FakeStt:
 async def test_speculative_transcript_is_ready_when_the_turn_ends(phrases: list[np.ndarray]) -> None:
     audio, _ = stream([phrases[1]])
     stt = FakeStt()
-    seg = Segmenter(config=SegmenterConfig(silence_ms=500), transcriber=stt.transcribe)
+    seg = Segmenter(config=SegmenterConfig(silence_ms=500, partial_ms=0), transcriber=stt.transcribe)
     utts = [u async for u in seg.segment(paced(chunks(audio)))]
     assert len(utts) == 1
     utt = utts[0]
-    # transcribed once, speculatively, on exactly the audio of the final utterance
+    # no partials: transcribed once, in the pause, on exactly the audio of the final utterance
     assert stt.calls == [utt.audio.frames]
     assert utt.transcript is not None and utt.transcript.text == f"scroll down {utt.audio.frames}"
 
@@ -161,7 +161,7 @@ async def test_speech_resuming_discards_the_speculative_transcript(phrases: list
     pause = np.zeros(int(0.35 * SAMPLE_RATE), dtype=np.float32)  # > speculative, < silence
     audio, _ = stream([np.concatenate([phrases[0], pause, phrases[1]])])
     stt = FakeStt()
-    seg = Segmenter(config=SegmenterConfig(silence_ms=600), transcriber=stt.transcribe,
+    seg = Segmenter(config=SegmenterConfig(silence_ms=600, partial_ms=0), transcriber=stt.transcribe,
                     is_complete=lambda text: False)
     utts = [u async for u in seg.segment(paced(chunks(audio)))]
     assert len(utts) == 1
@@ -199,3 +199,122 @@ def test_bad_chunks_raise_a_clean_audio_error() -> None:
         seg.feed(AudioChunk(samples=np.zeros((10, 2, 2), dtype=np.float32), rate=16000))
     nan = np.full(CHUNK * 10, np.nan, dtype=np.float32)
     assert seg.feed(AudioChunk(samples=nan, rate=SAMPLE_RATE)) == []  # NaN is silence, not a crash
+
+
+# ------------------------------------------------------- the word-aware end of turn (part 1)
+# Driven without pacing: every 20 ms chunk is fed at once and the fake transcriber answers at
+# its first step, so what is decided depends on sample counts only, never on the wall clock.
+
+@pytest.fixture(scope="module")
+def said() -> dict[str, np.ndarray]:
+    from sayso.config import Settings
+    from sayso.tts.espeak import EspeakTts
+
+    tts = EspeakTts(settings=Settings())
+    out = {}
+    for text in ("scroll down", "who painted the mona lisa", "search for", "cheap flights"):
+        audio = to_16k_mono(tts.synthesize_sync(text)[0]).samples
+        loud = np.flatnonzero(np.abs(audio) > 0.02)
+        out[text] = audio[loud[0]:loud[-1] + 1]
+    return out
+
+
+class ScriptedStt:
+    """Says the words spoken in the audio it is given: ``script`` is [(samples, text)] in order;
+    the text of the last entry whose sample count the audio reaches. Answers at once."""
+
+    def __init__(self, script: list[tuple[int, str]]) -> None:
+        self.script, self.calls, self.running, self.most = script, [], 0, 0
+
+    async def transcribe(self, utt: Utterance) -> Transcript:
+        self.calls.append(utt.audio.frames)
+        text = ""
+        for n, words in self.script:
+            if utt.audio.frames >= n:
+                text = words
+        return Transcript(text=text)
+
+
+async def run_unpaced(seg: Segmenter, audio: np.ndarray) -> list[Utterance]:
+    out: list[Utterance] = []
+    for c in chunks(audio):
+        out += await seg.feed_async(c)
+    return out + await seg.flush_async()
+
+
+def gap_after_speech(events: list[TurnEvent]) -> float:
+    end = next(e for e in events if e.type == "vad-end")
+    return end.data["stream_ms"] - end.data["speech_end_ms"]
+
+
+def say(*parts: np.ndarray | float) -> tuple[np.ndarray, list[int]]:
+    """Speech parts and pauses (seconds) after 0.5 s of silence, 2 s of silence at the end;
+    returns the audio and the sample index where each speech part ends."""
+    out, ends, pos = [np.zeros(SAMPLE_RATE // 2, np.float32)], [], SAMPLE_RATE // 2
+    for p in parts:
+        a = np.zeros(int(p * SAMPLE_RATE), np.float32) if isinstance(p, float) else p
+        out.append(a)
+        pos += a.size
+        if not isinstance(p, float):
+            ends.append(pos)
+    out.append(np.zeros(2 * SAMPLE_RATE, np.float32))
+    return np.concatenate(out), ends
+
+
+@pytest.mark.parametrize(("text", "low", "high", "reason"), [
+    ("scroll down", 200, 320, "complete"),  # a complete command: ~250 ms
+    ("who painted the mona lisa", 400, 520, "silence"),  # an open sentence: the default 450 ms
+    ("search for", 1100, 1300, "silence"),  # an unfinished request: 1.2 s
+])
+async def test_the_silence_that_ends_a_turn_depends_on_the_words(
+        said: dict[str, np.ndarray], text: str, low: float, high: float, reason: str) -> None:
+    from sayso.agent.fastpath import is_complete_command
+
+    audio, _ = say(said[text])
+    events: list[TurnEvent] = []
+    stt = ScriptedStt([(0, text)])
+    seg = Segmenter(config=SegmenterConfig(), sink=events.append, transcriber=stt.transcribe,
+                    is_complete=is_complete_command)
+    utts = await run_unpaced(seg, audio)
+    assert len(utts) == 1 and utts[0].transcript is not None and utts[0].transcript.text == text
+    assert low <= gap_after_speech(events) <= high
+    assert next(e for e in events if e.type == "vad-end").data["reason"] == reason
+
+
+async def test_a_user_who_pauses_mid_sentence_is_not_cut_off(said: dict[str, np.ndarray]) -> None:
+    from sayso.agent.fastpath import is_complete_command, plan
+
+    audio, ends = say(said["search for"], 1.0, said["cheap flights"])
+    stt = ScriptedStt([(0, "Search for..."), (ends[1] - SAMPLE_RATE // 2, "Search for... cheap flights.")])
+    seg = Segmenter(config=SegmenterConfig(), transcriber=stt.transcribe, is_complete=is_complete_command)
+    utts = await run_unpaced(seg, audio)
+    assert len(utts) == 1
+    assert utts[0].transcript is not None
+    calls = plan(utts[0].transcript.text)
+    assert calls is not None and calls[0].name == "search" and calls[0].args["query"] == "cheap flights"
+
+
+def test_without_a_transcriber_silence_alone_ends_the_turn(said: dict[str, np.ndarray]) -> None:
+    audio, _ = say(said["scroll down"])
+    events: list[TurnEvent] = []
+    seg = Segmenter(config=SegmenterConfig(), sink=events.append)
+    assert len([u for c in chunks(audio) for u in seg.feed(c)] + seg.flush()) == 1
+    assert 400 <= gap_after_speech(events) <= 520
+
+
+async def test_background_noise_neither_starts_nor_holds_a_turn(said: dict[str, np.ndarray]) -> None:
+    rng = np.random.default_rng(7)
+    audio, _ = say(said["who painted the mona lisa"])
+    t = np.arange(audio.size) / SAMPLE_RATE
+    hum = 0.02 * np.sin(2 * np.pi * 50 * t)  # mains hum
+    hiss = 0.01 * rng.standard_normal(audio.size)  # fan noise
+    noisy = (audio + hum + hiss).astype(np.float32)
+    events: list[TurnEvent] = []
+    seg = Segmenter(config=SegmenterConfig(), sink=events.append)
+    assert len([u for c in chunks(noisy) for u in seg.feed(c)] + seg.flush()) == 1
+    assert 400 <= gap_after_speech(events) <= 600  # the noise did not keep the turn open
+    clicks = np.zeros(3 * SAMPLE_RATE, np.float32)
+    clicks[::SAMPLE_RATE // 3] = 0.9  # a few taps on the desk
+    quiet = Segmenter(config=SegmenterConfig())
+    assert [u for c in chunks((clicks + hum[:clicks.size] + hiss[:clicks.size]).astype(np.float32))
+            for u in quiet.feed(c)] + quiet.flush() == []

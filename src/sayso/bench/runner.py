@@ -5,9 +5,9 @@ test site (served here on 127.0.0.1), the assistant built by the agent's factory
 read from TurnEvents only.
 
 How real time is kept: our pipeline works while the user is still talking (speculative STT in
-the pause, early end of turn), so its clips are PACED: 250 ms chunks (what the web app's
-microphone stream hands over), each no earlier than its last sample's time after the first
-chunk, as a microphone would deliver them.
+the pause, early end of turn), so its clips are PACED: 20 ms chunks (the frames a streaming
+microphone hands over), each no earlier than its last sample's time after the first chunk, as a
+microphone would deliver them.
 The end of speech is then ``t_first_chunk + speech_end`` (known from the rendering). The
 baseline does nothing during speech, so its clips are fed as fast as they go and the end of
 speech is put back on the clock from the endpointer's decision (``stats.eos_unpaced``).
@@ -44,8 +44,8 @@ from sayso.types import AudioChunk, ToolCall, Utterance
 
 log = logging.getLogger(__name__)
 
-#: the web app's microphone stream hands over 250 ms chunks (gr.Audio stream_every=0.25)
-CHUNK_MS = 250
+#: a streaming microphone hands over 20 ms frames (the segmenter takes any size at once)
+CHUNK_MS = 20
 TURN_TIMEOUT_S = 180.0
 BENCH_LLM_TIMEOUT_S = 120.0
 WARMUP_TEXT = "what is two plus two"

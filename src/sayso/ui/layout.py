@@ -157,7 +157,7 @@ def build_blocks(handlers: UiHandlers, settings: Settings) -> gr.Blocks:
         # "multiple": every chunk is sent even while earlier ones are being processed (the
         # default drops chunks under load, cutting words); the session keeps them in order
         mic.stream(h.on_mic_chunk, [mic], [utt_signal, barge_signal, status],
-                   stream_every=0.25, time_limit=None, concurrency_limit=None,
+                   stream_every=settings.mic_chunk_ms / 1000, time_limit=None, concurrency_limit=None,
                    trigger_mode="multiple", **quiet)
         mic.stop_recording(h.on_mic_stop, None, [utt_signal, barge_signal, status],
                            concurrency_limit=None, **quiet)
