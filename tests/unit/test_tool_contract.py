@@ -16,7 +16,7 @@ from sayso.types import ToolCall
 
 # ARCHITECTURE.md section 4
 CONTRACT = {"navigate", "search", "click", "type", "scroll", "back", "forward", "reload", "new_tab", "close_tab",
-            "switch_tab", "read_page", "summarize_page", "read_headings", "media", "zoom", "stop"}
+            "switch_tab", "read_page", "summarize_page", "read_headings", "media", "zoom", "stop", "copy_url"}
 
 
 def _variant(name: str) -> dict[str, Any]:
@@ -162,6 +162,13 @@ def test_chip_texts_come_from_the_contract() -> None:
     assert chip_text("search", {"query": "x" * 200}) == "searched '" + "x" * 47 + "…'"
     for t in tools.TOOLS:  # every tool has a chip for its bare and its fullest call
         assert chip_text(t.name, {}) and chip_text(t.name, {a.name: "x" for a in t.args})
+
+
+def test_copy_url_is_offered_to_the_llm_and_checked() -> None:
+    assert _variant("copy_url")["properties"]["args"]["properties"] == {}
+    assert "copy_url: say the address of the current page" in DECISION_SYSTEM.splitlines()
+    assert validate(ToolCall("copy_url", {"junk": 1})).args == {}
+    assert chip_text("copy_url", {}) == "gave the page address"
 
 
 def test_dry_run_descriptions() -> None:

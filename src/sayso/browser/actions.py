@@ -646,6 +646,14 @@ def read_headings(s: DriverSession, args: dict[str, Any]) -> ToolResult:
     return ok("read_headings", message, headings=heads, untrusted_text="\n".join(h["text"] for h in heads))
 
 
+def copy_url(s: DriverSession, args: dict[str, Any]) -> ToolResult:
+    """The current page's address in the reply, for the user to read or copy from the chat."""
+    url, title, _ = _page_info(s)
+    if not url or url == "about:blank":
+        return fail("copy_url", "page.none", "No page is open, so there is no address to give.", url=url)
+    return ok("copy_url", f"The address of {_where(url, title)} is {url}", url=url, title=title)
+
+
 # ---------------------------------------------------------------- screenshot
 
 
@@ -686,4 +694,5 @@ ACTIONS: dict[str, Action] = {
     "read_headings": read_headings,
     "media": media,
     "zoom": zoom,
+    "copy_url": copy_url,
 }

@@ -80,6 +80,8 @@ TOOLS: tuple[Tool, ...] = (
               aliases={"bigger": "in", "larger": "in", "smaller": "out", "normal": "reset", "default": "reset"}),),
          line="page"),
     Tool("stop", "Stop speaking, cancel.", "stop: stop talking", ("stopped",), browser=False, reply="silent"),
+    Tool("copy_url", "Say and show the current page's address.", "copy_url: say the address of the current page",
+         ("gave the page address",)),
 )
 
 # the LLM's pseudo-tool for a plain spoken reply (not a tool: nothing runs)

@@ -191,6 +191,17 @@ async def test_read_page_is_main_text_marked_untrusted(chromium: Tracked, site: 
     assert res.ok and res.data["text"] == text
 
 
+async def test_copy_url_gives_the_page_address(chromium: Tracked, site: TestSite) -> None:
+    await chromium.do("navigate", url=site.url("/about.html"))
+    assert (await chromium.do("new_tab")).ok  # a blank tab: no address
+    res = await chromium.do("copy_url")
+    assert not res.ok and res.message == "No page is open, so there is no address to give."
+    assert (await chromium.do("close_tab")).ok
+    res = await chromium.do("copy_url")
+    assert res.ok and res.data["url"] == site.url("/about.html")
+    assert res.message == f"The address of About us - Sayso Test is {site.url('/about.html')}"
+
+
 async def test_read_headings(chromium: Tracked, site: TestSite) -> None:
     await chromium.do("navigate", url=site.url("/long.html"))
     res = await chromium.do("read_headings")
