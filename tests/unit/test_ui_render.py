@@ -11,6 +11,7 @@ from sayso.ui.render import (
     chip_text,
     latency_html,
     safe_message,
+    status_html,
 )
 
 
@@ -40,6 +41,19 @@ def test_a_voice_turn_becomes_transcript_chip_reply_and_latency() -> None:
     html = latency_html(view.latency, view.latency_kind)
     assert "end of speech" in html and "1.40 s" in html
     assert view.status == "listening"  # back to listening after the turn
+
+
+def test_the_words_so_far_show_while_the_user_talks_and_go_at_the_end() -> None:
+    view = ConversationView(hands_free=True)
+    view.mic_on = True
+    assert view.apply(ev("vad-start", 0.0)).status
+    up = view.apply(ev("stt-partial", 300.0, text="search for <b>cheap", final=False))
+    assert up.status and view.partial == "search for <b>cheap"
+    html = status_html(view.status, view.partial)
+    assert "Hearing you" in html and "search for &lt;b&gt;cheap" in html  # escaped
+    assert not view.apply(ev("stt-partial", 600.0, text="search for <b>cheap", final=True)).status
+    assert view.apply(ev("vad-end", 900.0)).status and view.partial == ""
+    assert not view.apply(ev("stt-partial", 950.0, text="late", final=True)).status  # after the end
 
 
 def test_failed_action_and_error_are_shown_without_paths_or_traces() -> None:

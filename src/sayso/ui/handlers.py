@@ -139,7 +139,8 @@ class UiHandlers:
         rate, samples = chunk
         if log.isEnabledFor(logging.DEBUG):
             log.debug("mic chunk %s peak %d", describe(chunk), int(abs(samples).max(initial=0)))
-        before_barge, before_status = session.barge_count, session.view.status
+        view = session.view
+        before_barge, before_status = session.barge_count, (view.status, view.partial)
         try:
             n = await session.on_mic(int(rate), samples)
         except SaysoError as exc:
@@ -147,8 +148,8 @@ class UiHandlers:
             return gr.skip(), gr.skip(), status_html("offline", safe_message(exc.message))
         return (str(session.utt_count) if n else gr.skip(),
                 str(session.barge_count) if session.barge_count != before_barge else gr.skip(),
-                status_html(session.view.status) if session.view.status != before_status
-                else gr.skip())
+                status_html(view.status, view.partial)  # the words so far, as the user talks
+                if (view.status, view.partial) != before_status else gr.skip())
 
     async def on_mic_stop(self, request: gr.Request) -> tuple[Any, Any, Any]:
         session = self.manager.peek(_sid(request))

@@ -122,6 +122,7 @@ class ConversationView:
         self.hands_free = hands_free
         self.mic_on = False  # the page's microphone is streaming
         self.status: Status = "idle"
+        self.partial = ""  # what the user is saying, as transcribed so far (stt-partial)
         self.latency: dict[str, float] = {}
         self.latency_kind = "text"
         self.browser = BrowserInfo()
@@ -170,8 +171,16 @@ class ConversationView:
             up.status = self.set_status("thinking")
         elif t == "vad-start":
             up.status = self.set_status("hearing")
+            if self.partial:
+                self.partial, up.status = "", True
         elif t == "vad-end":
             up.status = self.set_status("thinking")
+            if self.partial:
+                self.partial, up.status = "", True
+        elif t == "stt-partial":
+            text = str(d.get("text", "")).strip()
+            if text and text != self.partial and self.status == "hearing":
+                self.partial, up.status = text, True
         elif t == "stt-end":
             text = str(d.get("text", "")).strip()
             if text:
