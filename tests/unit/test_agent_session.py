@@ -280,12 +280,23 @@ async def test_voice_turn_with_no_speech_says_nothing() -> None:
     assert end(events)["empty"] is True and end(events)["reply"] == ""
 
 
-async def test_voice_turn_with_a_doubtful_transcript_asks_again() -> None:
+async def test_voice_turn_with_a_doubtful_transcript_asks_and_acts_only_on_yes() -> None:
     stt = FakeStt(Transcript(text="scroll town", avg_logprob=-1.4, no_speech_prob=0.2))
     browser = FakeBrowser()
-    events = [e async for e in make(stt=stt, browser=browser).voice_turn(_utt())]
-    assert end(events)["reply"] == REPEAT
+    assistant = make(stt=stt, browser=browser)
+    events = [e async for e in assistant.voice_turn(_utt())]
+    assert end(events)["reply"] == "Did you mean 'scroll down'?"
     assert browser.executed == []
+    events = [e async for e in assistant.voice_turn(_utt(Transcript(text="Yes.")))]
+    assert [c.name for c in browser.executed] == ["scroll"] and browser.executed[0].args["direction"] == "down"
+
+
+async def test_voice_turn_with_doubtful_words_that_fit_nothing_asks_to_repeat() -> None:
+    stt = FakeStt(Transcript(text="Ich möchte ein Bier bestellen", avg_logprob=-1.4, no_speech_prob=0.3))
+    browser, llm = FakeBrowser(), FakeLlm('{"tool": "navigate", "args": {"url": "bier.de"}}')
+    events = [e async for e in make(stt=stt, browser=browser, llm=llm).voice_turn(_utt())]
+    assert end(events)["reply"] == REPEAT
+    assert browser.executed == [] and llm.calls == []
 
 
 async def test_voice_turn_uses_the_segmenters_transcript_and_works_without_stt() -> None:

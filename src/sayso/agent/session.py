@@ -35,7 +35,8 @@ cancelled          {}                        the turn was cancelled (barge-in, s
 =================  ==========================================================================
 
 A voice turn with no speech (empty or made-up transcript) ends with ``turn-end`` with
-``empty: true`` and nothing said; a doubtful transcript gets "Sorry, could you repeat that?".
+``empty: true`` and nothing said; a doubtful transcript is never acted on: the turn asks "Did you
+mean ...?" when the page vocabulary suggests one thing, else "Sorry, could you repeat that?".
 """
 
 from __future__ import annotations
@@ -46,8 +47,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from sayso.agent.conversation import Conversation, Exchange
+from sayso.agent.recognise import REPEAT  # noqa: F401 - re-exported: words too doubtful to act on
 from sayso.agent.speaker import Speaker
 from sayso.agent.turn import Turn, TurnOutcome
+from sayso.agent.vocabulary import Vocabulary
 from sayso.browser.base import Browser, BrowserState
 from sayso.config import Settings
 from sayso.errors import SaysoError
@@ -55,27 +58,20 @@ from sayso.events import EventSink, TurnEvent, new_turn_id
 from sayso.llm.base import Llm
 from sayso.logs import turn_context
 from sayso.stt.base import Stt
+from sayso.stt.filters import doubtful as stage_doubtful
 from sayso.tts.base import Tts
 from sayso.types import ToolCall, Transcript, Utterance
 
 log = logging.getLogger(__name__)
 
-REPEAT = "Sorry, could you repeat that?"
 NO_STT = "I can't hear you right now, because speech recognition is not available."
-# Whisper's own doubt (the speech stage's thresholds when it provides them)
-DOUBT_NO_SPEECH = 0.6
-DOUBT_LOGPROB = -1.0
 
 Emit = Callable[..., None]
 
 
 def doubtful(t: Transcript) -> bool:
-    try:
-        from sayso.stt.filters import doubtful as stage_doubtful
-    except ImportError:
-        return (t.no_speech_prob >= DOUBT_NO_SPEECH and t.avg_logprob <= DOUBT_LOGPROB / 2) or (
-            t.avg_logprob <= DOUBT_LOGPROB)
-    return bool(stage_doubtful(t.no_speech_prob, t.avg_logprob))
+    """The speech stage's own doubt (its one threshold, in sayso.stt.filters)."""
+    return stage_doubtful(t.no_speech_prob, t.avg_logprob)
 
 
 class Assistant:
@@ -103,7 +99,8 @@ class Assistant:
         self.speak = True  # False: text only (sayso do / chat), no TTS even when one is given
         self.conversation = Conversation(budget_tokens=history_tokens)
         self.page = BrowserState()
-        self.pending: ToolCall | None = None  # a risky action waiting for the user's "yes"
+        self.pending: ToolCall | None = None  # a risky action (or a guess) waiting for the user's "yes"
+        self.vocabulary = Vocabulary()  # what the user can mean on the current page
         self._current: asyncio.Task[None] | None = None
 
     # history ---------------------------------------------------------------------------------
@@ -141,10 +138,8 @@ class Assistant:
                  avg_logprob=round(transcript.avg_logprob, 3), elapsed_ms=round(transcript.elapsed_ms, 1))
             if transcript.empty:
                 return TurnOutcome(transcript="")
-            if doubtful(transcript):
-                say(REPEAT)
-                return TurnOutcome(transcript=transcript.text.strip(), reply=REPEAT)
-            return await self._run_text(transcript.text.strip(), emit, say)
+            # doubtful words are never acted on: the turn asks "Did you mean ...?" or to repeat
+            return await self._run_text(transcript.text.strip(), emit, say, doubtful=doubtful(transcript))
 
         # the segmenter's turn id: its vad-start/vad-end and this turn's events are one turn
         return self._stream(body, turn_id=utt.turn_id)
@@ -172,7 +167,8 @@ class Assistant:
                 log.warning("closing the browser failed", exc_info=True)
 
     # internals -------------------------------------------------------------------------------
-    async def _run_text(self, text: str, emit: Emit, say: Callable[[str], None]) -> TurnOutcome:
+    async def _run_text(self, text: str, emit: Emit, say: Callable[[str], None], *,
+                        doubtful: bool = False) -> TurnOutcome:
         text = text.strip()
         if not text:
             return TurnOutcome(transcript="")
@@ -183,8 +179,9 @@ class Assistant:
                 log.debug("no browser state yet", exc_info=True)
         pending, self.pending = self.pending, None  # any other answer drops the question
         turn = Turn(settings=self.settings, llm=self.llm, browser=self.browser, conversation=self.conversation,
-                    emit=emit, say=say, page=self.page, dry_run=self.dry_run, pending=pending)
-        outcome = await turn.run(text)
+                    emit=emit, say=say, page=self.page, dry_run=self.dry_run, pending=pending,
+                    vocabulary=self.vocabulary)
+        outcome = await turn.run(text, doubtful=doubtful)
         self.page = turn.page
         self.pending = outcome.pending
         return outcome

@@ -1,18 +1,22 @@
 """One turn from text: fast path or LLM, tools, reply. Orchestration only.
 
-1. The fast path (``fastpath.plan``) claims the common commands: ``intent-end`` with
-   ``local=true``, the tools run, the browser's own sentence is the reply.
+1. What can be decided locally is (``recognise.understand``: a reference to the page, a fast-path
+   command, a misheard name recovered by sound): ``intent-end`` with ``local=true``, the tools
+   run, the browser's own sentence is the reply. A doubtful transcript or a weak match is never
+   acted on: one question ("Did you mean Wikipedia?"), and the call runs on "yes".
 2. Otherwise the LLM decides, constrained to the JSON schema of the tool contract
    (``sayso.tools.decision_schema``): one tool call or ``answer``. An answer is streamed out as it is
    written (``reply-text`` deltas, spoken sentence by sentence). A tool's result goes back to the
    model when it failed or when the request asked for more ("... and then ..."), for at most
-   ``MAX_ROUNDS`` rounds.
+   ``MAX_ROUNDS`` rounds. The model may open only an address the user said, a known site or a
+   link on the page (``Vocabulary.allows_url``); any other address is refused as made up.
 3. ``summarize_page`` gets the page's main text from the browser and asks the LLM for a short
    spoken summary (the text is fenced as untrusted data); ``read_page`` reads the text itself.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -21,8 +25,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sayso import tools
-from sayso.agent import fastpath, prompts
+from sayso.agent import prompts
 from sayso.agent.conversation import Conversation
+from sayso.agent.phonetic import prepare
+from sayso.agent.recognise import REPEAT, understand
+from sayso.agent.recognise import describe as describe_guess
+from sayso.agent.vocabulary import Vocabulary
 from sayso.browser.base import Browser, BrowserState
 from sayso.config import Settings
 from sayso.errors import LlmError, SaysoError, ToolArgsError
@@ -40,6 +48,9 @@ LLM_DOWN = "My language model isn't answering; I can still run browser commands.
 SUMMARY_DOWN = "My language model isn't answering, so I can't summarize; I can still read the page to you."
 TOO_LONG = "That's too long for one command; please say it in a sentence or two."
 DROPPED = "Okay, I won't."
+INVENTED = ("I won't open {host}: you didn't say that address, and it isn't a site I know or a link on this page. "
+            "Which site did you mean?")
+GUESS_ID = "did-you-mean"  # a pending call from "Did you mean ...?": "yes" runs it, unconfirmed
 MAX_COMMAND_CHARS = 1000  # a spoken command is a sentence or two; longer text is refused
 _YES = re.compile(r"^(?:yes|yeah|yep|yup|sure|ok|okay|confirm|correct|do it|go ahead|press it|please do|"
                   r"go for it|yes please|yes do it|yes go ahead|yes press it|that's right)\b[\s,.!]*(?:please)?[\s.!]*$")
@@ -160,8 +171,10 @@ class Turn:
         dry_run: bool = False,
         use_fastpath: bool = True,
         pending: ToolCall | None = None,
+        vocabulary: Vocabulary | None = None,
     ) -> None:
         self.settings = settings
+        self.vocab = vocabulary if vocabulary is not None else Vocabulary()
         self.pending = pending  # the action the last turn asked to confirm
         self.use_fastpath = use_fastpath
         self.llm = llm
@@ -170,10 +183,12 @@ class Turn:
         self.emit = emit
         self.say = say
         self.page = page or BrowserState()
+        self.vocab.update(self.page)
         self.dry_run = dry_run
         self._intent_sent = False
 
-    async def run(self, text: str) -> TurnOutcome:
+    async def run(self, text: str, *, doubtful: bool = False) -> TurnOutcome:
+        """One turn. ``doubtful``: the speech stage was unsure of ``text`` (ask, never act on it)."""
         out = TurnOutcome(transcript=text)
         out.said = prompts.user_turn(text, url=self.page.url, title=self.page.title).content
         if len(text) > MAX_COMMAND_CHARS:
@@ -188,20 +203,31 @@ class Turn:
                 self._say_all(out, DROPPED)
                 return out
             self._intent(local=True, tools=[call.name])
-            result = await self._execute(call, out, confirmed=True)
+            result = await self._execute(call, out, confirmed=call.id != GUESS_ID)
             self._say_all(out, await self._reply_for(call, result, out))
             return out
-        calls = fastpath.plan(text) if self.use_fastpath else None
-        if calls is not None:
+        local = understand(text, self.vocab, doubtful=doubtful) if self.use_fastpath else None
+        if local is not None and local.question:
+            self._intent(local=True, tools=[])
             out.local = True
-            self._intent(local=True, tools=[c.name for c in calls])
+            if local.pending is not None:
+                out.pending = ToolCall(name=local.pending.name, args=dict(local.pending.args), id=GUESS_ID)
+            self._say_all(out, local.question)
+            return out
+        if local is not None:
+            out.local = True
+            self._intent(local=True, tools=[c.name for c in local.calls])
             replies = []
-            for call in calls:
+            for call in local.calls:
                 result = await self._execute(call, out)
                 replies.append(await self._reply_for(call, result, out))
                 if not result.ok:
                     break
             self._say_all(out, " ".join(r for r in replies if r))
+            return out
+        if doubtful:  # nothing local fits words heard with low confidence: not for the LLM either
+            self._intent(local=True, tools=[])
+            self._say_all(out, REPEAT)
             return out
         if self.llm is None:
             self._intent(local=False, tools=[])
@@ -238,6 +264,9 @@ class Turn:
                 self._say_all(out, last.message if last else NOT_UNDERSTOOD)  # a loop: stop here
                 return
             self._intent(local=False, tools=[decision.name])
+            if (refused := self._invented(decision, text, out)) is not None:
+                self._say_all(out, refused)
+                return
             result = await self._execute(decision, out)
             last = result
             if result.error_code == "confirm.required":  # ask the user, not the model
@@ -302,6 +331,26 @@ class Turn:
             return "" if said else SUMMARY_DOWN
         return ""  # already streamed
 
+    def _invented(self, call: ToolCall, text: str, out: TurnOutcome) -> str | None:
+        """The sentence refusing (or asking about) an address the model made up; None when allowed."""
+        if call.name not in ("navigate", "new_tab"):
+            return None
+        try:
+            url = str(tools.validate(call).args.get("url") or "")
+        except ToolArgsError:
+            return None  # refused anyway, with its own sentence, when it runs
+        if not url or self.vocab.allows_url(url, text):
+            return None
+        if self.vocab.said_name_of(url, text):  # "open the verge" -> theverge.com: likely, but ask
+            out.pending = ToolCall(name=call.name, args=dict(call.args), id=GUESS_ID)
+            return f"Did you mean {describe_guess(call, text)}?"
+        host = describe_guess(call, text)
+        log.info("refused an address the model made up (%d chars)", len(url))
+        self.emit("tool-start", tool=call.name, args=dict(call.args))
+        message = INVENTED.format(host=host)
+        self._record(call, ToolResult(tool=call.name, ok=False, message=message, error_code="url.invented"), out)
+        return message
+
     # tools ---------------------------------------------------------------------------------
     async def _execute(self, raw: ToolCall, out: TurnOutcome, *, confirmed: bool = False) -> ToolResult:
         try:
@@ -338,6 +387,8 @@ class Turn:
         if result.error_code == "confirm.required":
             out.pending = ToolCall(name=call.name, args={k: v for k, v in call.args.items() if k != "confirmed"},
                                    id=call.id)
+        if result.ok and call.name == "click" and "index" in call.args:  # for "the next one"
+            self.vocab.last_pick = (self.page.url, int(call.args["index"]))
         if self.browser is not None and not self.dry_run and spec.browser:
             await self._state(out)
         return result
@@ -359,6 +410,8 @@ class Turn:
             return
         self.page = out.state = state
         self.emit("browser-state", url=state.url, title=state.title, tabs=[asdict(t) for t in state.tabs])
+        self.vocab.update(state)
+        await asyncio.to_thread(prepare, self.vocab)  # the new page's names, sounded out once
 
     async def _reply_for(self, call: ToolCall, result: ToolResult, out: TurnOutcome) -> str:
         if not result.ok or result.data.get("dry_run"):

@@ -157,11 +157,13 @@ class Vocabulary:
 
         The LLM may navigate only there; anything else is an address it made up.
         """
+        if words_of(url) in self.sites:  # "amazon": a site name, not an address
+            return True
         host = _host(url)
         if not host:
             return False
         known = {_host(a) for a in self.sites.values()}
-        if host in known:
+        if any(host == k or host.endswith("." + k) for k in known):  # en.wikipedia.org too
             return True
         if any(_host(i.href) == host for i in (*self.state.items, *self.state.results) if i.href):
             return True
