@@ -121,6 +121,8 @@ def score(out: Path) -> None:
     vocab.update(home_state())
     table: dict[str, dict[str, Any]] = {}
     wrong_after: list[tuple[str, str, str, str]] = []
+    asked_wrong: list[tuple[str, str, str, str]] = []
+    missed: list[tuple[str, str, str, str]] = []
     for cond, heard in data["transcripts"].items():
         t = {"n": 0, "before": 0, "after": 0, "asked_right": 0, "asked_wrong": 0, "acted_wrong_before": 0,
              "acted_wrong_after": 0, "doubtful": 0}
@@ -149,6 +151,10 @@ def score(out: Path) -> None:
             elif after and after.pending is not None:
                 ok = call_matches(case, after.pending)
                 t["asked_right" if ok else "asked_wrong"] += 1
+                if not ok:
+                    asked_wrong.append((cond, case.utterance, text, after.question))
+            else:
+                missed.append((cond, case.utterance, text, after.question if after else "(LLM)"))
         table[cond] = t
     print("| voice, condition | n | doubtful | right before | right after | asked, right on yes | "
           "asked, wrong | acted wrongly before | after |")
@@ -164,9 +170,11 @@ def score(out: Path) -> None:
     print(f"| all | {n} | {tot['doubtful']} | {tot['before']} ({tot['before'] / n:.1%}) | {tot['after']} "
           f"({tot['after'] / n:.1%}) | {tot['asked_right']} | {tot['asked_wrong']} | {tot['acted_wrong_before']} | "
           f"{tot['acted_wrong_after']} |")
-    print("\nacted wrongly after:")
-    for w in wrong_after:
-        print("  ", " | ".join(w))
+    for title, rows_ in (("acted wrongly after", wrong_after), ("asked about the wrong thing", asked_wrong),
+                         ("not decided locally (the LLM's turn, or a question without a call)", missed)):
+        print(f"\n{title}:")
+        for w in rows_:
+            print("  ", " | ".join(w))
 
 
 def cost() -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from sayso.agent import fastpath
 from sayso.agent.phonetic import prepare, recover
+from sayso.agent.recognise import understand
 from sayso.agent.references import WHICH, resolve
 from sayso.agent.vocabulary import MAX_PAGE_TERMS, Vocabulary
 from sayso.browser.base import BrowserState, PageItem, TabInfo
@@ -87,21 +88,44 @@ def test_misheard_names_are_recovered_when_the_match_is_strong_and_unique(said: 
         assert arg in g.call.args.values()
 
 
-@pytest.mark.parametrize("said", [
+UNRELATED = [
     "who painted the mona lisa", "good morning", "thank you", "how many days are in a leap year",
     "what time is it", "okay", "the end", "go home", "open it", "go to sleep", "open the door",
     "Really, tell me if you're not come.", "Sous-titrage ST' 501", "Ich möchte ein Bier bestellen",
-])
-def test_unrelated_phrases_match_nothing(said: str) -> None:
-    assert heard(said) is None
+    "make me a sandwich", "reset my password", "take a picture", "cancel my order",
+]
+
+
+@pytest.mark.parametrize("said", UNRELATED)
+def test_unrelated_phrases_are_never_acted_on_nor_asked_about(said: str) -> None:
+    g = heard(said)
+    assert g is None or not g.sure
+    assert understand(said, Vocabulary()) is None  # the LLM's turn, as before
+
+
+@pytest.mark.parametrize("said", UNRELATED)
+def test_unrelated_doubtful_words_never_act(said: str) -> None:
+    u = understand(said, Vocabulary(), doubtful=True)
+    assert u is None or not u.calls
 
 
 def test_a_weak_or_tied_match_asks_instead_of_acting() -> None:
-    g = heard("close the tap")  # close tab, or scroll to the top?
+    g = heard("page me")  # page up, or page down?
     assert g is not None and not g.sure
-    assert g.question == "Did you mean 'close tab'?"
+    assert understand("page me", Vocabulary()) is None  # clearly heard: not a command, the LLM's turn
+    u = understand("page me", Vocabulary(), doubtful=True)
+    assert u is not None and u.question == "Did you mean 'page up'?" and u.pending is not None
     g = heard("bring up the new work")  # near the New York Times but not near enough
     assert g is None or not g.sure
+
+
+def test_doubtful_words_are_asked_about_even_when_they_are_an_exact_command() -> None:
+    u = understand("scroll down", Vocabulary(), doubtful=True)
+    assert u is not None and not u.calls and u.question == "Did you mean 'scroll down'?"
+    assert u.pending is not None and u.pending.name == "scroll"
+    u = understand("go to wikipedia", Vocabulary(), doubtful=True)
+    assert u is not None and u.question == "Did you mean wikipedia.org?"
+    assert understand("stop", Vocabulary(), doubtful=True).calls[0].name == "stop"  # never a question
 
 
 def test_a_misheard_link_name_on_the_page_is_recovered() -> None:

@@ -35,6 +35,7 @@ SURE = 75.0  # this similar by sound (0-100, rapidfuzz's normalised indel simila
 MARGIN = 10.0  # ... this far ahead of the next different target: act
 ASK = 62.0  # this similar: ask "Did you mean ...?"
 MIN_PHONES = 4  # shorter heard names ("a", "it") are not compared at all
+MAX_COMMAND_WORDS = 8  # longer utterances are not compared with whole command phrases
 MAX_SOUND_WORDS = 4  # page names up to this many words are compared by sound; longer ones as text
 CACHE_SIZE = 4096
 
@@ -184,7 +185,7 @@ def recover(norm: str, vocab: Vocabulary) -> Guess | None:
         g = _verdict(_best(name, list(vocab.page)))
         if g is not None:
             guesses.append(g)
-    if not guesses and len(norm.split()) <= 4:  # a whole command phrase, misheard
+    if not guesses and len(norm.split()) <= MAX_COMMAND_WORDS:  # a whole command phrase, misheard
         g = _verdict(_best(norm, list(vocab.commands)))
         if g is not None:
             guesses.append(g)

@@ -6,8 +6,9 @@ The order is the order of certainty:
 2. an exact fast-path command ("scroll down", "open wikipedia") - :mod:`fastpath`;
 3. a misheard name recovered by sound ("page count" -> "page down") - :mod:`phonetic`.
 
-Nothing here acts on a guess: a weak or tied recovery, and anything at all heard with low
-confidence (``doubtful``), becomes one question ("Did you mean Wikipedia?") whose ``pending``
+Nothing here acts on a guess: a weak or tied recovery of a name after a verb ("go to ..."), a
+weak match of a whole command when the words were heard with low confidence, and anything at
+all heard with low confidence (``doubtful``), becomes one question ("Did you mean Wikipedia?") whose ``pending``
 call runs when the user says yes. ``None`` means nothing local fits: the LLM decides (or, for a
 doubtful transcript, the user is asked to repeat).
 """
@@ -80,4 +81,6 @@ def understand(text: str, vocab: Vocabulary, *, doubtful: bool = False,
         return None
     if guess.sure and not doubtful:
         return Understanding(calls=[guess.call], source="phonetic")
+    if guess.term.kind == "command" and not doubtful:
+        return None  # clearly heard words only loosely like a command ("open the door"): the LLM's turn
     return Understanding(question=guess.question, pending=guess.call, source="phonetic")

@@ -31,12 +31,22 @@ MAX_PAGE_TERMS = 150  # page names the recogniser compares against (ranked, then
 MAX_TERM_WORDS = 8  # a long headline is named by its first words
 PROMPT_CHARS = 400  # Whisper's initial prompt stays short (its cost grows with length)
 
-# what a user says with no argument; each phrase's call comes from the fast path itself
+# whole commands as people say them; each phrase's call comes from the fast path itself, so a
+# phrase the fast path does not claim is simply left out
+_ORDINAL_WORDS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
 COMMAND_PHRASES: tuple[str, ...] = (
-    "new tab", "close tab", "next tab", "previous tab", "page down", "page up", "scroll down",
-    "scroll up", "scroll to the top", "scroll to the bottom", "go back", "go forward", "reload",
-    "refresh the page", "zoom in", "zoom out", "reset the zoom", "read the page",
-    "summarize the page", "read the headings", "pause", "play", "mute", "unmute", "stop",
+    "new tab", "open a new tab", "close tab", "close the tab", "close this tab", "next tab", "previous tab",
+    "page down", "page up", "scroll down", "scroll up", "scroll to the top", "scroll to the bottom",
+    "back to the top", "go back", "take me back", "go forward", "forward", "reload", "refresh the page",
+    "reload the page", "zoom in", "zoom out", "reset the zoom", "make the text bigger",
+    "make the text smaller", "read the page", "read it to me", "read this page", "summarize the page",
+    "summarize this page", "give me a summary of this page", "what is this page about", "read the headings",
+    "what are the headings", "pause", "pause the video", "play", "play the video", "resume the video",
+    "mute", "unmute", "mute the video", "unmute the video", "stop", "cancel that", "be quiet",
+    *(f"switch to tab {n}" for n in ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")),
+    *(f"open the {o} result" for o in _ORDINAL_WORDS),
+    *(f"click the {o} link" for o in _ORDINAL_WORDS),
+    *(f"click link number {n}" for n in ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")),
 )
 # verbs that introduce a place ("go to X") or a thing on the page ("click X")
 NAV_VERBS: tuple[str, ...] = (
@@ -69,7 +79,7 @@ def _command_terms() -> tuple[Term, ...]:
     for phrase in COMMAND_PHRASES:
         call = match(phrase)
         if call is not None:
-            out.append(Term(phrase, "command", call, phrase))
+            out.append(Term(phrase, "command", call, words_of(phrase)))
     return tuple(out)
 
 
