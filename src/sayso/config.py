@@ -120,6 +120,9 @@ class Settings(BaseSettings):
     """Word times in every live transcript (costs time); 'sayso transcribe --json' always has them."""
     stt_prompt: str = ""
     """Text that biases Whisper toward your words, e.g. browser commands (may leak into transcripts)."""
+    stt_vocab_prompt: bool = False
+    """Bias Whisper with the page vocabulary (the page's link texts, site names, commands) each turn;
+    off by default: it costs ~20% more STT time for a small gain (the phonetic matching works anyway)."""
     stt_batch_size: int = Field(default=1, ge=1, le=64)
     """transformers backend: 30 s windows decoded together (raise it on a GPU for long audio)."""
     stt_chunk_length_s: float = Field(default=30.0, ge=5.0, le=30.0)

@@ -43,6 +43,9 @@ class Utterance:
     # set by the segmenter when a speculative transcript of exactly this audio is ready:
     # use it instead of transcribing again
     transcript: Transcript | None = None
+    # words the user may be saying now (the page vocabulary's prompt, when stt_vocab_prompt is
+    # on): a backend that takes a prompt (Whisper's initial_prompt) uses it, others ignore it
+    prompt: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ import pytest
 from sayso.agent.conversation import Conversation, Exchange
 from sayso.agent.session import NO_STT, REPEAT, Assistant
 from sayso.agent.turn import NO_LLM
-from sayso.browser.base import BrowserState, TabInfo
+from sayso.browser.base import BrowserState, PageItem, TabInfo
 from sayso.config import load_settings
 from sayso.errors import LlmError
 from sayso.types import (
@@ -377,3 +377,26 @@ def test_history_is_bounded_and_dropped_in_whole_turns_a_few_at_a_time() -> None
     assert 0 < moves <= 60 // 4  # the prefix changes once every several turns, not every turn
     conv.clear()
     assert conv.context() == []
+
+
+class PromptedStt(FakeStt):
+    def __init__(self, transcript: Transcript) -> None:
+        super().__init__(transcript)
+        self.prompts: list[str] = []
+
+    async def transcribe(self, utt: Utterance) -> Transcript:
+        self.prompts.append(utt.prompt)
+        return self.transcript
+
+
+async def test_the_page_vocabulary_biases_speech_recognition_only_when_configured() -> None:
+    stt = PromptedStt(Transcript(text="Scroll down."))
+    page = BrowserState(url="http://127.0.0.1:1/", items=(PageItem(1, "Pricing", "link", "", True),))
+    for on in (False, True):
+        assistant = Assistant(settings=load_settings(stt_vocab_prompt=on), llm=None, stt=stt, tts=None,
+                              browser=FakeBrowser())
+        assistant.page = page
+        assistant.vocabulary.update(page)
+        [e async for e in assistant.voice_turn(_utt())]
+    assert stt.prompts[0] == ""
+    assert stt.prompts[1].startswith("Pricing, ") and "wikipedia" in stt.prompts[1]

@@ -44,6 +44,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from sayso.agent.conversation import Conversation, Exchange
@@ -133,7 +134,9 @@ class Assistant:
                 say(NO_STT)
                 return TurnOutcome(transcript="", reply=NO_STT)
             else:
-                transcript = await self.stt.transcribe(utt)
+                # bias the recogniser toward this page's words (when configured)
+                heard = replace(utt, prompt=self.vocabulary.prompt()) if self.settings.stt_vocab_prompt else utt
+                transcript = await self.stt.transcribe(heard)
             emit("stt-end", text=transcript.text, no_speech_prob=round(transcript.no_speech_prob, 3),
                  avg_logprob=round(transcript.avg_logprob, 3), elapsed_ms=round(transcript.elapsed_ms, 1))
             if transcript.empty:

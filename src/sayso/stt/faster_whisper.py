@@ -188,7 +188,10 @@ class FasterWhisperStt:
         model = self._model()
         try:
             with self._shared.lock:
-                segments, _info = model.transcribe(padded, **self._decode_options(model, words=words))
+                opts = self._decode_options(model, words=words)
+                if utt.prompt:  # the page vocabulary, after any fixed prompt
+                    opts["initial_prompt"] = f"{opts.get('initial_prompt') or ''} {utt.prompt}".strip()
+                segments, _info = model.transcribe(padded, **opts)
                 segs = list(segments)  # decoding happens here, inside the worker thread
         except Exception as exc:
             raise SttError(f"Speech recognition failed: {exc}.") from exc
