@@ -146,6 +146,65 @@ def type_command(driver: Any, text: str) -> None:
     box.send_keys(text, Keys.ENTER)
 
 
+# colours as the page computes them, normalised to RGBA bytes by a canvas (any CSS colour syntax);
+# waits for running CSS transitions (a theme switch fades colours) before reading
+CONTROL_COLOURS_JS = """
+const ids = arguments[0], done = arguments[arguments.length - 1];
+const ctx = document.createElement('canvas').getContext('2d', {willReadFrequently: true});
+const rgba = (c) => { ctx.clearRect(0, 0, 1, 1); ctx.fillStyle = 'rgba(0,0,0,0)'; ctx.fillStyle = c;
+                      ctx.fillRect(0, 0, 1, 1); return Array.from(ctx.getImageData(0, 0, 1, 1).data); };
+const transitions = document.getAnimations().filter((a) => a instanceof CSSTransition);
+Promise.all(transitions.map((a) => a.finished.catch(() => null))).then(() => {
+  const out = {};
+  for (const sel of ids) {
+    const el = document.querySelector(sel), cs = getComputedStyle(el);
+    const behind = [];
+    for (let p = el.parentElement; p; p = p.parentElement) behind.push(rgba(getComputedStyle(p).backgroundColor));
+    const text = sel.endsWith('textarea') ? getComputedStyle(el, '::placeholder').color : cs.color;
+    out[sel] = {text: rgba(text), fill: rgba(cs.backgroundColor), edge: rgba(cs.borderTopColor),
+                edge_px: parseFloat(cs.borderTopWidth), opacity: parseFloat(cs.opacity), behind};
+  }
+  done(out);
+});
+"""
+CONTROLS = ("#sayso-theme", "#sayso-stop", "#sayso-send", "#sayso-input textarea")
+
+
+def _over(top: list[int], under: tuple[float, float, float]) -> tuple[float, float, float]:
+    a = top[3] / 255
+    return tuple(c * a + u * (1 - a) for c, u in zip(top[:3], under, strict=True))  # type: ignore[return-value]
+
+
+def _luminance(rgb: tuple[float, float, float]) -> float:
+    lin = [(c / 255 / 12.92) if c / 255 <= 0.03928 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast(a: tuple[float, float, float], b: tuple[float, float, float]) -> float:
+    """WCAG 2 contrast ratio of two opaque colours."""
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def control_contrast(driver: Any) -> dict[str, tuple[float, float]]:
+    """For each control: (text on its fill, its edge against the page behind it), not hovered."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    ActionChains(driver).move_to_element(driver.find_element("css selector", "#sayso-title")).perform()
+    raw = driver.execute_async_script(CONTROL_COLOURS_JS, list(CONTROLS))
+    out = {}
+    for sel, c in raw.items():
+        page: tuple[float, float, float] = (255.0, 255.0, 255.0)  # the canvas under <html>
+        for layer in reversed(c["behind"]):
+            page = _over(layer, page)
+        fill = _over(c["fill"], page)
+        text = _over(c["text"], fill)
+        edge = max(contrast(fill, page), contrast(_over(c["edge"], page), page) if c["edge_px"] >= 1 else 1.0)
+        assert c["opacity"] == 1, f"{sel} is translucent (looks disabled)"
+        out[sel] = (round(contrast(text, fill), 2), round(edge, 2))
+    return out
+
+
 def test_page_is_labelled_and_keyboard_ready(page: Any) -> None:
     assert page.title.startswith("sayso")
     labels = page.execute_script("""
@@ -210,12 +269,20 @@ def test_screenshots_light_and_dark_mid_conversation(page: Any) -> None:
         "return document.querySelector('#sayso-status').innerText.trim()") in ("Ready", "Listening"),
         what="the turn to end")
     page.execute_script("document.body.classList.remove('dark'); window.scrollTo(0, 0);")
+    ratios = {"light": control_contrast(page)}  # first: it moves the pointer off the controls
     light = ARTIFACTS / "ui-light.png"
     page.save_screenshot(str(light))
     page.find_element("css selector", "#sayso-theme").click()  # the page's own toggle
     assert page.execute_script("return document.body.classList.contains('dark')")
+    ratios["dark"] = control_contrast(page)
     dark = ARTIFACTS / "ui-dark.png"
     page.save_screenshot(str(dark))
+    # WCAG AA: text 4.5:1 on the control; the control's edge (fill or border) 3:1 against the page,
+    # so Stop and Light/dark never look like disabled grey-on-grey
+    for theme, found in ratios.items():
+        for sel, (text, edge) in found.items():
+            assert text >= 4.5, f"{theme}: text of {sel} has contrast {text}:1 ({ratios})"
+            assert edge >= 3.0, f"{theme}: {sel} barely stands out from the page ({edge}:1, {ratios})"
     for shot in (light, dark):
         assert shot.stat().st_size > 20_000
     bg = page.execute_script(
