@@ -318,3 +318,32 @@ async def test_background_noise_neither_starts_nor_holds_a_turn(said: dict[str, 
     quiet = Segmenter(config=SegmenterConfig())
     assert [u for c in chunks((clicks + hum[:clicks.size] + hiss[:clicks.size]).astype(np.float32))
             for u in quiet.feed(c)] + quiet.flush() == []
+
+
+async def test_the_assistant_hears_the_final_words_early_and_when_the_user_goes_on(
+        said: dict[str, np.ndarray]) -> None:
+    audio, ends = say(said["who painted the mona lisa"], 0.3, said["scroll down"])
+    stt = ScriptedStt([(0, "who painted the mona lisa"), (ends[1] - 4000, "who painted the mona lisa scroll down")])
+    told: list[str | None] = []
+    utts: list[Utterance] = []
+    seg = Segmenter(config=SegmenterConfig(), transcriber=stt.transcribe,
+                    on_final=lambda t: told.append(t.text if t is not None else None))
+    for c in chunks(audio):
+        utts += await seg.feed_async(c)
+        if utts:
+            break
+    # in the 0.3 s pause: the words so far, then None when speech resumed, then all the words,
+    # told before the turn ended
+    assert told == ["who painted the mona lisa", None, "who painted the mona lisa scroll down"]
+    assert len(utts) == 1 and utts[0].transcript is not None
+    assert utts[0].transcript.text == told[-1]
+
+
+async def test_an_unfinished_request_does_not_start_thinking(said: dict[str, np.ndarray]) -> None:
+    audio, ends = say(said["search for"], 1.0, said["cheap flights"])
+    stt = ScriptedStt([(0, "search for"), (ends[1] - 4000, "search for cheap flights")])
+    told: list[str | None] = []
+    seg = Segmenter(config=SegmenterConfig(), transcriber=stt.transcribe,
+                    on_final=lambda t: told.append(t.text if t is not None else None))
+    assert len(await run_unpaced(seg, audio)) == 1
+    assert told == ["search for cheap flights"]

@@ -9,7 +9,7 @@ import numpy as np
 
 from sayso.browser.base import BrowserState, TabInfo
 from sayso.events import TurnEvent, new_turn_id
-from sayso.types import AudioChunk, ToolCall, ToolResult, Utterance
+from sayso.types import AudioChunk, ToolCall, ToolResult, Transcript, Utterance
 
 
 def tone(seconds: float = 0.3, rate: int = 22050) -> AudioChunk:
@@ -44,6 +44,7 @@ class FakeAssistant:
         self.history: list[str] = []
         self.cancelled = 0
         self.closed = False
+        self.early: list[str | None] = []  # what speculate() was given
         self._stop = asyncio.Event()
 
     async def _turn(self, tid: str, text: str | None) -> AsyncIterator[TurnEvent]:
@@ -83,6 +84,9 @@ class FakeAssistant:
     def cancel(self) -> None:
         self.cancelled += 1
         self._stop.set()
+
+    def speculate(self, transcript: Transcript | None) -> None:
+        self.early.append(transcript.text if transcript is not None else None)
 
     async def close(self) -> None:
         self.closed = True

@@ -7,6 +7,7 @@ Use::
     async for event in assistant.text_turn("open wikipedia"):     # or voice_turn(utterance)
         ...
     assistant.cancel()   # barge-in: stops the LLM stream and pending speech of the current turn
+    assistant.speculate(transcript)  # the user has gone quiet: start thinking (agent/early.py)
 
 Any stage may be ``None`` (not installed, failed to load): the turn says so in one sentence and
 goes on; fast-path browser commands work without an LLM, text turns without STT or TTS.
@@ -48,6 +49,7 @@ from dataclasses import replace
 from typing import Any
 
 from sayso.agent.conversation import Conversation, Exchange
+from sayso.agent.early import EarlyStart, PrefetchedLlm
 from sayso.agent.recognise import REPEAT  # noqa: F401 - re-exported: words too doubtful to act on
 from sayso.agent.speaker import Speaker
 from sayso.agent.turn import Turn, TurnOutcome
@@ -68,6 +70,10 @@ log = logging.getLogger(__name__)
 NO_STT = "I can't hear you right now, because speech recognition is not available."
 
 Emit = Callable[..., None]
+
+
+def _ignore(*_args: Any, **_kw: Any) -> None:
+    return None
 
 
 def doubtful(t: Transcript) -> bool:
@@ -103,6 +109,7 @@ class Assistant:
         self.pending: ToolCall | None = None  # a risky action (or a guess) waiting for the user's "yes"
         self.vocabulary = Vocabulary()  # what the user can mean on the current page
         self._current: asyncio.Task[None] | None = None
+        self._early: EarlyStart | None = None  # the LLM started on the words so far
 
     # history ---------------------------------------------------------------------------------
     @property
@@ -115,6 +122,7 @@ class Assistant:
     # turns -----------------------------------------------------------------------------------
     def text_turn(self, text: str) -> AsyncIterator[TurnEvent]:
         """One turn from typed (or already transcribed) text."""
+        self.speculate(None)
 
         async def body(emit: Emit, say: Callable[[str], None]) -> TurnOutcome:
             emit("turn-start", source="text", text=text)
@@ -140,12 +148,57 @@ class Assistant:
             emit("stt-end", text=transcript.text, no_speech_prob=round(transcript.no_speech_prob, 3),
                  avg_logprob=round(transcript.avg_logprob, 3), elapsed_ms=round(transcript.elapsed_ms, 1))
             if transcript.empty:
+                self.speculate(None)
                 return TurnOutcome(transcript="")
             # doubtful words are never acted on: the turn asks "Did you mean ...?" or to repeat
-            return await self._run_text(transcript.text.strip(), emit, say, doubtful=doubtful(transcript))
+            text = transcript.text.strip()
+            early = None if doubtful(transcript) else self._take_early(text)
+            if early is None:
+                self.speculate(None)
+            try:
+                return await self._run_text(text, emit, say, doubtful=doubtful(transcript),
+                                            llm=PrefetchedLlm(self.llm, early) if early and self.llm else None)
+            finally:
+                if early is not None:
+                    early.cancel()  # unused (the turn asked the LLM something else), or done
 
         # the segmenter's turn id: its vad-start/vad-end and this turn's events are one turn
         return self._stream(body, turn_id=utt.turn_id)
+
+    def speculate(self, transcript: Transcript | None) -> None:
+        """Start the LLM on ``transcript`` (all the words of an utterance whose end is not
+        declared yet), buffered: the next voice turn uses it if its transcript is the same
+        text, else it is dropped without a trace. ``None`` drops the one running."""
+        early, self._early = self._early, None
+        if early is not None:
+            early.cancel()
+        if (transcript is None or transcript.empty or doubtful(transcript) or self.llm is None
+                or self.busy or self._page_unknown):
+            return
+        text = transcript.text.strip()
+        probe = Turn(settings=self.settings, llm=self.llm, browser=None, conversation=self.conversation,
+                     emit=_ignore, say=_ignore, page=self.page, dry_run=self.dry_run, pending=self.pending,
+                     vocabulary=self.vocabulary)
+        request = probe.first_request(text)
+        if request is None:
+            return  # the fast path (or a yes/no) answers it without the LLM
+        log.debug("thinking early on the words so far")
+        self._early = EarlyStart(self.llm, text, *request)
+
+    @property
+    def _page_unknown(self) -> bool:
+        """The first turn asks the browser where it is (the prompt names the page)."""
+        return self.browser is not None and not self.page.url and not self.dry_run
+
+    def _take_early(self, text: str) -> EarlyStart | None:
+        early, self._early = self._early, None
+        if early is None:
+            return None
+        if early.text != text or early.cancelled:
+            early.cancel()
+            log.debug("the words changed after the early start; it is dropped")
+            return None
+        return early
 
     def cancel(self) -> None:
         """Barge-in: cancel the current turn (its LLM stream and pending speech)."""
@@ -160,6 +213,7 @@ class Assistant:
     async def close(self) -> None:
         """End the session: cancel the turn and close this session's browser (shared models stay)."""
         self.cancel()
+        self.speculate(None)
         if self._current is not None:
             await asyncio.wait({self._current})
         browser, self.browser = self.browser, None
@@ -171,19 +225,19 @@ class Assistant:
 
     # internals -------------------------------------------------------------------------------
     async def _run_text(self, text: str, emit: Emit, say: Callable[[str], None], *,
-                        doubtful: bool = False) -> TurnOutcome:
+                        doubtful: bool = False, llm: Llm | PrefetchedLlm | None = None) -> TurnOutcome:
         text = text.strip()
         if not text:
             return TurnOutcome(transcript="")
-        if self.browser is not None and not self.page.url and not self.dry_run:
+        if self._page_unknown:
             try:
                 self.page = await self.browser.state()
             except Exception:
                 log.debug("no browser state yet", exc_info=True)
         pending, self.pending = self.pending, None  # any other answer drops the question
-        turn = Turn(settings=self.settings, llm=self.llm, browser=self.browser, conversation=self.conversation,
-                    emit=emit, say=say, page=self.page, dry_run=self.dry_run, pending=pending,
-                    vocabulary=self.vocabulary)
+        turn = Turn(settings=self.settings, llm=llm or self.llm, browser=self.browser,
+                    conversation=self.conversation, emit=emit, say=say, page=self.page,
+                    dry_run=self.dry_run, pending=pending, vocabulary=self.vocabulary)
         outcome = await turn.run(text, doubtful=doubtful)
         self.page = turn.page
         self.pending = outcome.pending

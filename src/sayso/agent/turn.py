@@ -236,12 +236,30 @@ class Turn:
         await self._llm_rounds(text, out)
         return out
 
+    def first_request(self, text: str) -> tuple[list[ChatMessage], dict[str, Any]] | None:
+        """The LLM request this turn would start with for ``text`` (messages, chat keyword
+        arguments), or None when it would not ask the LLM first (decided locally, a
+        confirmation, too long, no LLM). The assistant starts it early, while the user is
+        still silent."""
+        text = text.strip()
+        if (not text or len(text) > MAX_COMMAND_CHARS or self.llm is None
+                or (self.pending is not None and confirmation(text) is not None)
+                or (self.use_fastpath and understand(text, self.vocab) is not None)):
+            return None
+        said = prompts.user_turn(text, url=self.page.url, title=self.page.title).content
+        return self._decision_messages(said), self._decision_kwargs()
+
     # LLM -----------------------------------------------------------------------------------
-    async def _llm_rounds(self, text: str, out: TurnOutcome) -> None:
+    def _decision_messages(self, said: str) -> list[ChatMessage]:
         # fixed prefix, then history exactly as sent before, then this turn's message (the only
         # one with volatile page context): each prompt extends the previous turn's
-        messages = [*prompts.decision_prefix(), *self.conversation.context(),
-                    ChatMessage(role="user", content=out.said or prompts.user_turn(text).content)]
+        return [*prompts.decision_prefix(), *self.conversation.context(), ChatMessage(role="user", content=said)]
+
+    def _decision_kwargs(self) -> dict[str, Any]:
+        return {"response_format": decision_schema(), "max_tokens": self.settings.llm_max_tokens}
+
+    async def _llm_rounds(self, text: str, out: TurnOutcome) -> None:
+        messages = self._decision_messages(out.said or prompts.user_turn(text).content)
         wants_more = bool(_MORE.search(text))
         last: ToolResult | None = None
         for round_no in range(MAX_ROUNDS):
@@ -286,8 +304,7 @@ class Turn:
         assert self.llm is not None
         buf, stream, first, usage = "", AnswerStream(), True, {}
         streamed = False
-        async for chunk in self.llm.chat(messages, response_format=decision_schema(),
-                                         max_tokens=self.settings.llm_max_tokens):
+        async for chunk in self.llm.chat(messages, **self._decision_kwargs()):
             if first and (chunk.text or chunk.tool_calls):
                 first = False
                 self.emit("llm-first-token", round=round_no)

@@ -17,8 +17,9 @@ finished utterance carries it in ``Utterance.transcript`` and the caller need no
 again. The ``is_complete`` hook (e.g. the fast path's "scroll down") and
 :func:`sayso.audio.endpoint.is_unfinished` read these transcripts to choose the silence.
 
-The ``on_final`` hook hears each final transcript as it lands during the trailing silence,
-and ``None`` when speech resumes after it: the assistant may start thinking early on it.
+The ``on_final`` hook hears each final transcript as it lands during the trailing silence
+(unless its words are an unfinished request), and ``None`` when speech resumes after it: the
+assistant may start thinking early on it (``Assistant.speculate``).
 
 Two ways to drive it:
 
@@ -479,7 +480,7 @@ class Segmenter:
         if changed or final:
             self._emit("stt-partial", text=transcript.text.strip(), audio_ms=round(run.n * FRAME_MS),
                        elapsed_ms=round(transcript.elapsed_ms, 1), final=final, words=words.value)
-        if final and not self._final_told and not transcript.empty:
+        if final and not self._final_told and not transcript.empty and words is not Words.UNFINISHED:
             self._final_told = True
             self._tell_final(transcript)
 

@@ -44,14 +44,12 @@ class Parts:
         """A fresh streaming segmenter (one per replayed clip, as one per microphone stream)."""
         from sayso.audio.segmenter import Segmenter
 
-        is_complete = None
-        if speculative:
-            from sayso.agent.fastpath import is_complete_command
+        if not speculative:
+            return Segmenter(settings=self.settings, sink=sink)
+        from sayso.agent.fastpath import is_complete_command
 
-            is_complete = is_complete_command
-        return Segmenter(settings=self.settings, sink=sink,
-                         transcriber=self.stt.transcribe if speculative else None,
-                         is_complete=is_complete)
+        return Segmenter(settings=self.settings, sink=sink, transcriber=self.stt.transcribe,
+                         is_complete=is_complete_command, on_final=self.assistant.speculate)
 
     async def close(self) -> None:
         for what, closer in (("assistant", self.assistant), ("components", self.components)):

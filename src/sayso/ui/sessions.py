@@ -123,7 +123,9 @@ class UiSession:
         self.fanout.emit(replace(ev, turn_id=new) if new else ev)
 
     def _new_mic(self) -> None:
-        segmenter = self.stages.new_segmenter(self.settings, self._on_vad)
+        # the assistant thinks early on the words heard as the user falls silent (agent/early.py)
+        on_final = self.assistant.speculate if self.assistant is not None else None
+        segmenter = self.stages.new_segmenter(self.settings, self._on_vad, on_final=on_final)
         self.mic = MicInput(segmenter=segmenter, sink=self._on_vad,
                             hands_free=self.settings.hands_free,
                             max_seconds=self.settings.vad_max_utterance_s)

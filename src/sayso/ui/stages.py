@@ -38,6 +38,10 @@ class AssistantLike(Protocol):
 
     def cancel(self) -> Any: ...
 
+    def speculate(self, transcript: Transcript | None) -> None:
+        """The user fell silent after these words: start thinking (None: they went on)."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -227,18 +231,23 @@ class Stages:
 
     # ------------------------------------------------------------- segmenter
     def new_segmenter(self, settings: Settings, sink: EventSink | None, *,
-                      speculative: bool = True) -> PushSegmenter | None:
+                      speculative: bool = True,
+                      on_final: Callable[[Transcript | None], None] | None = None
+                      ) -> PushSegmenter | None:
+        """A segmenter for one microphone stream; ``on_final`` hears the transcript of all
+        the words as the user falls silent (e.g. ``Assistant.speculate``)."""
         transcriber = _transcriber(self.stt) if speculative else None
+        hooks: dict[str, Any] = {"is_complete": self.is_complete if speculative else None}
+        if speculative and on_final is not None:
+            hooks["on_final"] = on_final
         try:
             if self._segmenter_factory is not None:
                 return self._segmenter_factory(settings=settings, sink=sink,
-                                               transcriber=transcriber,
-                                               is_complete=self.is_complete if speculative else None)
+                                               transcriber=transcriber, **hooks)
             from sayso import registry
 
             return registry.build("vad", settings, name="silero", sink=sink,
-                                  transcriber=transcriber,
-                                  is_complete=self.is_complete if speculative else None)
+                                  transcriber=transcriber, **hooks)
         except Exception as exc:
             self.note("mic", one_sentence(exc))
             return None
