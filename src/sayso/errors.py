@@ -54,6 +54,19 @@ class TtsError(SaysoError):
     code = "tts.failed"
 
 
+class TtsUnavailable(TtsError):  # noqa: N818
+    """A voice cannot speak this request (server down, refused, no voice): try the next voice.
+
+    ``why`` completes a sentence about the voice: "is not running (connection refused)"."""
+
+    code = "tts.unavailable"
+
+    def __init__(self, message: str, *, why: str, code: str | None = None,
+                 hint: str | None = None) -> None:
+        super().__init__(message, code=code, hint=hint)
+        self.why = why
+
+
 class BrowserError(SaysoError):
     code = "browser.failed"
 

@@ -61,8 +61,8 @@ class Transcript:
     text: str
     words: tuple[Word, ...] = ()
     language: str = "en"
-    no_speech_prob: float = 0.0
-    avg_logprob: float = 0.0
+    no_speech_prob: float | None = 0.0  # None: the backend gave no confidence (a Wyoming peer)
+    avg_logprob: float | None = 0.0
     audio_s: float = 0.0
     elapsed_ms: float = 0.0
 

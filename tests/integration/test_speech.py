@@ -258,7 +258,7 @@ def test_broken_piper_voice_falls_back_to_espeak_and_says_why(caplog, tmp_path) 
     with caplog.at_level(logging.WARNING):
         tts = build_tts(settings)
     assert tts.name == "espeak"
-    assert "espeak-ng instead" in caplog.text
+    assert "so espeak-ng is speaking instead." in caplog.text
     assert tts.synthesize_sync("Still talking.")[0].frames > 0
     rows = {c.name: c for c in doctor_checks(settings)}
     assert rows["piper voice"].status == "warn" and "espeak-ng speaks instead" in rows["piper voice"].detail

@@ -29,7 +29,9 @@ from sayso.audio.convert import to_16k_mono
 from sayso.config import load_settings
 from sayso.errors import SttError
 from sayso.stt.wyoming import WyomingStt
-from sayso.tts.wyoming import WyomingTts
+from sayso.tts.base import Tts
+from sayso.tts.factory import build_tts
+from sayso.tts.fallback import FallbackTts
 from sayso.types import AudioChunk, Utterance
 
 pytestmark = pytest.mark.slow
@@ -83,7 +85,7 @@ def words(text: str) -> list[str]:
     return "".join(c for c in text.lower() if c.isalnum() or c.isspace()).split()
 
 
-async def speak(tts: WyomingTts, text: str) -> AudioChunk:
+async def speak(tts: Tts, text: str) -> AudioChunk:
     chunks = [c async for c in tts.synthesize(text)]
     assert chunks, "no audio came back"
     rate = chunks[0].rate
@@ -94,8 +96,10 @@ async def speak(tts: WyomingTts, text: str) -> AudioChunk:
 async def test_speech_round_trip_through_the_worker(worker: str) -> None:
     """Text -> Wyoming TTS (Piper) -> Wyoming STT (Whisper) -> the same words."""
     settings = load_settings(tts=worker, stt=worker)
-    tts, stt = WyomingTts(settings=settings), WyomingStt(settings=settings)
+    tts, stt = build_tts(settings), WyomingStt(settings=settings)
+    assert isinstance(tts, FallbackTts)
     await stt.warmup()
+    assert stt.model == "tiny.en"  # the worker names its model
     text = "Scroll down to the next section, please."
     audio = await speak(tts, text)
     assert audio.rate == 22_050 and 1.0 < audio.duration_s < 6.0
@@ -146,11 +150,13 @@ async def test_plain_wyoming_client_gets_a_well_formed_stream(worker: str) -> No
 async def test_server_refusals_are_one_sentence(worker: str, caplog: pytest.LogCaptureFixture) -> None:
     """Too long a text: the worker refuses, and the client speaks it with local Piper instead."""
     settings = load_settings(tts=worker, stt=worker, wyoming_retry_s=0)
-    tts = WyomingTts(settings=settings)
-    with caplog.at_level(logging.WARNING, logger="sayso.tts.wyoming"):
+    tts = build_tts(settings)
+    assert isinstance(tts, FallbackTts)
+    with caplog.at_level(logging.WARNING, logger="sayso.tts.fallback"):
         audio = await speak(tts, "Hello there." + " " * 5000)  # over the worker's 5000 characters
     assert audio.duration_s > 0.3
-    assert "refused the request: The text is longer than the 5000 characters" in tts.notice
+    assert ("refused the request: The text is 5,012 characters long; this server speaks at most "
+            "5,000 at once.") in tts.notice
     assert "bundled Piper voice is speaking instead" in caplog.text
     await tts.close()
 
@@ -158,13 +164,14 @@ async def test_server_refusals_are_one_sentence(worker: str, caplog: pytest.LogC
 async def test_worker_down_tts_falls_back_to_piper_and_stt_says_why(caplog: pytest.LogCaptureFixture) -> None:
     down = f"wyoming://127.0.0.1:{free_port()}"  # nothing listens there
     settings = load_settings(tts=down, stt=down)
-    tts = WyomingTts(settings=settings)
-    with caplog.at_level(logging.WARNING, logger="sayso.tts.wyoming"):
+    tts = build_tts(settings)
+    assert isinstance(tts, FallbackTts)
+    with caplog.at_level(logging.WARNING, logger="sayso.tts.fallback"):
         audio = await speak(tts, "Going back.")
         await speak(tts, "Done.")  # no second warning within the retry window
     assert audio.rate == 22_050 and audio.duration_s > 0.3
-    assert tts.notice.startswith(f"The Wyoming speech server at {down[10:]} is not available "
-                                 "(connection refused), so the bundled Piper voice is speaking instead.")
+    assert tts.notice == (f"The Wyoming speech server at {down[10:]} is not running "
+                          "(connection refused), so the bundled Piper voice is speaking instead.")
     assert caplog.text.count("is speaking instead") == 1
     await tts.close()
 
@@ -187,5 +194,5 @@ def test_worker_ping_cli_lists_what_it_serves(worker: str) -> None:
     bad = subprocess.run([sys.executable, "-m", "sayso", "worker", "ping", "http://x"],
                          capture_output=True, text=True, timeout=60, check=False)
     assert bad.returncode == 1
-    assert bad.stderr.strip() == ("error: The speech-to-text server address 'http://x' must look "
+    assert bad.stderr.strip() == ("error: The Wyoming server address 'http://x' must look "
                                   "like wyoming://HOST:PORT.")

@@ -145,8 +145,11 @@ class Assistant:
                 # bias the recogniser toward this page's words (when configured)
                 heard = replace(utt, prompt=self.vocabulary.prompt()) if self.settings.stt_vocab_prompt else utt
                 transcript = await self.stt.transcribe(heard)
-            emit("stt-end", text=transcript.text, no_speech_prob=round(transcript.no_speech_prob, 3),
-                 avg_logprob=round(transcript.avg_logprob, 3), elapsed_ms=round(transcript.elapsed_ms, 1))
+            nsp, logprob = transcript.no_speech_prob, transcript.avg_logprob  # None from a peer
+            emit("stt-end", text=transcript.text,
+                 no_speech_prob=None if nsp is None else round(nsp, 3),
+                 avg_logprob=None if logprob is None else round(logprob, 3),
+                 elapsed_ms=round(transcript.elapsed_ms, 1))
             if transcript.empty:
                 self.speculate(None)
                 return TurnOutcome(transcript="")

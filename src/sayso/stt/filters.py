@@ -63,8 +63,11 @@ def _sentences(norm: str, raw: str) -> list[str]:
     return parts or [norm]
 
 
-def doubtful(no_speech_prob: float, avg_logprob: float) -> bool:
-    """Whisper's own doubt: probably no speech, or a low-confidence guess."""
+def doubtful(no_speech_prob: float | None, avg_logprob: float | None) -> bool:
+    """Whisper's own doubt: probably no speech, or a low-confidence guess (no doubt when the
+    backend gave no confidence)."""
+    if no_speech_prob is None or avg_logprob is None:
+        return False
     return no_speech_prob >= DOUBT_NO_SPEECH and avg_logprob <= DOUBT_LOGPROB / 2 or avg_logprob <= DOUBT_LOGPROB
 
 

@@ -33,13 +33,19 @@ def transcribe_file(settings: Any, audio: AudioChunk) -> dict[str, Any]:
         "words": [{"word": w.text, "start": w.start_s, "end": w.end_s,
                    "probability": round(w.probability, 3)} for w in transcript.words],
         "language": transcript.language,
-        "no_speech_prob": round(transcript.no_speech_prob, 4),
-        "avg_logprob": round(transcript.avg_logprob, 4),
+        "no_speech_prob": _round(transcript.no_speech_prob),
+        "avg_logprob": _round(transcript.avg_logprob),
         "audio_s": round(audio.duration_s, 3),
         "backend": getattr(stt, "name", settings.stt),
+        "model": getattr(stt, "model", "") if settings.stt.startswith("wyoming://")
+        else (settings.stt_model or "tiny.en"),
         "timings_ms": {
             "load_and_warmup": round(load_ms, 1),
             "transcribe": round(transcript.elapsed_ms, 1),
             "total": round((time.perf_counter() - t0) * 1000, 1),
         },
     }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)

@@ -1,24 +1,45 @@
-"""Build the configured voice, falling back from Piper to espeak-ng when Piper cannot load."""
+"""Build the configured voice, with its fallbacks (one policy: :mod:`sayso.tts.fallback`).
+
+* ``piper``: the Piper voice; when it cannot load, espeak-ng (load time, logged).
+* ``espeak``: espeak-ng.
+* ``wyoming://host:port`` and ``chatterbox`` (a Wyoming worker): the remote voice, and while it
+  cannot speak, the bundled Piper voice (per request, retried after ``wyoming_retry_s``).
+
+``fallback=False`` builds a remote voice alone, for ``sayso say``: the user asked for that voice
+and a file quietly spoken by another would be wrong (it fails with one sentence instead).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
+from sayso.config import Settings
 from sayso.errors import SaysoError
+from sayso.tts.base import Tts
+from sayso.tts.fallback import FallbackTts, Voice, first_loadable
 
 log = logging.getLogger(__name__)
 
+LOCAL = ("piper", "espeak")
 
-def _load_piper(settings: Any, **kwargs: Any) -> Any:
+
+def _load_piper(settings: Settings, *, voice: str | None = None, rate: float | None = None) -> Any:
     from sayso.tts.piper import PiperTts
 
-    tts = PiperTts(settings=settings, **kwargs)
-    tts._load()  # load now, so a broken voice is found at start, not at the first reply
+    tts = PiperTts(settings=settings, voice=voice, rate=rate)
+    tts.load()  # load now, so a broken voice is found at start, not at the first reply
     return tts
 
 
-def piper_problem(settings: Any) -> str | None:
+def _espeak(settings: Settings, *, rate: float | None = None) -> Any:
+    from sayso.tts.espeak import EspeakTts
+
+    return EspeakTts(settings=settings, rate=rate)
+
+
+def piper_problem(settings: Settings) -> str | None:
     """Why Piper cannot speak with these settings (None when it can)."""
     try:
         _load_piper(settings)
@@ -29,26 +50,37 @@ def piper_problem(settings: Any) -> str | None:
     return None
 
 
-def build_tts(settings: Any, **kwargs: Any) -> Any:
-    """The configured TTS; when ``tts=piper`` fails to load, espeak-ng, with a log line saying why.
+def piper_label(settings: Settings) -> str:
+    return "The Piper voice " + settings.tts_voice if settings.tts_voice else "The bundled Piper voice"
 
-    ``kwargs`` (``voice``, ``rate``) go to the Piper/espeak constructors. Other backends
-    (chatterbox, wyoming://) are built through the registry as they are.
-    """
+
+def build_tts(settings: Settings, *, voice: str | None = None, rate: float | None = None,
+              fallback: bool = True) -> Tts:
+    """The configured voice (see the module doc). ``voice``/``rate`` override the settings."""
     name = str(settings.tts)
+    if voice is not None:  # a voice the user named must load: no substitute
+        return _load_piper(settings, voice=voice, rate=rate)  # type: ignore[no-any-return]
     if name == "piper":
-        try:
-            return _load_piper(settings, **kwargs)
-        except Exception as exc:
-            reason = exc.message if isinstance(exc, SaysoError) else f"{type(exc).__name__}: {exc}"
-            log.warning("Piper could not be loaded (%s); speaking with espeak-ng instead", reason)
-            from sayso.tts.espeak import EspeakTts
-
-            return EspeakTts(settings=settings, rate=kwargs.get("rate"))
+        return first_loadable([
+            (piper_label(settings), lambda: _load_piper(settings, voice=voice, rate=rate)),
+            ("espeak-ng", lambda: _espeak(settings, rate=rate)),
+        ])
     if name == "espeak":
-        from sayso.tts.espeak import EspeakTts
-
-        return EspeakTts(settings=settings, **{k: v for k, v in kwargs.items() if k in ("rate",)})
+        return _espeak(settings, rate=rate)
     from sayso.registry import build
 
-    return build("tts", settings, **kwargs)
+    remote = build("tts", settings, rate=rate)  # ConfigError for a bad address or rate: the user's
+    if not fallback:
+        return remote  # type: ignore[no-any-return]
+    local = settings.model_copy(update={"tts": "piper"})
+
+    async def built() -> Tts:
+        return remote  # type: ignore[no-any-return]
+
+    async def piper() -> Tts:
+        tts = await asyncio.to_thread(build_tts, local, rate=rate)
+        await tts.warmup()
+        return tts
+
+    return FallbackTts([Voice(remote.label, built), Voice(piper_label(settings), piper)],
+                       retry_s=settings.wyoming_retry_s)

@@ -98,7 +98,8 @@ class PiperTts:
         self.sample_rate = int(cfg.get("audio", {}).get("sample_rate", 22050))
         self._voice: Any = None
 
-    def _load(self) -> Any:
+    def load(self) -> Any:
+        """Load the voice now (a broken voice file raises here, not at the first reply)."""
         if self._voice is None:
             self._voice = load_voice(self.model, self.config_path, self.threads)
         return self._voice
@@ -114,7 +115,7 @@ class PiperTts:
     def _chunks(self, text: str) -> Iterator[AudioChunk]:
         from piper.config import SynthesisConfig
 
-        voice = self._load()
+        voice = self.load()
         syn = SynthesisConfig(length_scale=voice.config.length_scale / self.rate)
         try:
             for chunk in voice.synthesize(text, syn_config=syn):

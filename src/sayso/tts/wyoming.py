@@ -1,179 +1,112 @@
 """Text-to-speech through any Wyoming server (``SAYSO_TTS=wyoming://host:port``).
 
 The server may be sayso's own worker (``sayso worker serve``; Chatterbox on a GPU box) or a
-user's wyoming-piper. When the server cannot be reached, or fails before any audio, sayso speaks
-with the bundled Piper voice instead, says so once in the log and in ``notice``, and tries the
-server again after ``wyoming_retry_s``.
+user's wyoming-piper. ``WyomingTts`` is one remote voice: before its first request (and again
+after a failure) it asks the server what it offers (``describe``), so a server without a voice is
+known at once instead of after a read timeout. A request the server cannot serve raises
+``TtsUnavailable``; :func:`sayso.tts.factory.build_tts` wraps it in the fallback adapter so that
+the bundled Piper voice speaks instead.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator
-from typing import Any
 
 from wyoming.audio import AudioChunk as WyAudioChunk
 from wyoming.audio import AudioStart, AudioStop
-from wyoming.client import AsyncTcpClient
-from wyoming.error import Error
-from wyoming.info import Describe, Info
-from wyoming.tts import Synthesize
+from wyoming.tts import Synthesize, SynthesizeVoice
 
 from sayso.config import Settings
-from sayso.errors import SaysoError, TtsError
+from sayso.errors import ConfigError, SaysoError, TtsUnavailable
 from sayso.types import AudioChunk
-from sayso.worker import protocol
+from sayso.wyoming_client import (
+    WyomingClient,
+    WyomingUnavailable,
+    chunk_from_pcm,
+    mono_int16,
+    parse_url,
+)
 
 log = logging.getLogger(__name__)
 
 
-class _Unavailable(Exception):
-    """The server could not be used for this request (down, timed out, or refused it)."""
-
-
 class WyomingTts:
-    """Tts over the Wyoming protocol, with Piper as the fallback voice."""
+    """One voice on a Wyoming server (the ``Tts`` protocol); no fallback of its own."""
 
     name = "wyoming"
 
-    def __init__(self, *, settings: Settings, url: str | None = None, fallback: str = "piper",
-                 label: str = "Wyoming speech server") -> None:
+    def __init__(self, *, settings: Settings, url: str | None = None, voice: str | None = None,
+                 rate: float | None = None, label: str = "Wyoming speech server",
+                 start_hint: str = "sayso worker serve --tts piper") -> None:
         self.settings = settings
-        self.address = protocol.parse_url(url or settings.tts, what="text-to-speech server")
-        self.label = label
+        self.address = parse_url(url or settings.tts, what="text-to-speech server")
+        self.label = f"The {label} at {self.address}"
+        if rate is not None and rate != 1.0:
+            raise ConfigError(f"{self.label} cannot change its speaking rate (Wyoming has no rate "
+                              "setting).", code="tts.rate",
+                              hint="Leave out --rate, or speak with SAYSO_TTS=piper.")
+        self.voice = voice or None
         self.sample_rate = 22_050  # updated from the server's audio-start
-        self.notice = ""  # one sentence while the fallback voice is speaking
-        self._fallback_name = fallback
-        self._fallback: Any = None
-        self._down_until = 0.0
+        self.start_hint = (f"Start it ({start_hint} --port {self.address.port}) or set "
+                           "SAYSO_TTS=piper to speak on this machine.")
+        self.client = WyomingClient(self.address,
+                                    connect_timeout=settings.wyoming_connect_timeout_s,
+                                    read_timeout=settings.wyoming_timeout_s)
+        self._checked = False  # the server said it offers a voice (asked again after a failure)
 
-    # -- the Tts protocol -------------------------------------------------------------------
+    def _unavailable(self, why: str) -> TtsUnavailable:
+        down = why.startswith(("is not running", "is not reachable"))
+        hint = self.start_hint if down else "Set SAYSO_TTS=piper to speak on this machine."
+        return TtsUnavailable(f"{self.label} {why}.", why=why, code="tts.remote", hint=hint)
+
+    async def _check(self) -> None:
+        if self._checked:
+            return
+        try:
+            info = await self.client.describe()
+        except WyomingUnavailable as exc:
+            raise self._unavailable(exc.why) from exc
+        voices = [v.name for program in info.tts for v in program.voices]
+        if not info.tts:
+            offers = "speech-to-text only" if info.asr else "nothing"
+            raise self._unavailable(f"offers no text-to-speech voice (it offers {offers})")
+        if self.voice is not None and voices and self.voice not in voices:
+            raise self._unavailable(f"has no voice named '{self.voice}'")
+        self._checked = True
 
     async def synthesize(self, text: str) -> AsyncIterator[AudioChunk]:
         if not text.strip():
             return
-        if time.monotonic() >= self._down_until:
-            started = False
-            try:
-                async for chunk in self._remote(text):
-                    started = True
-                    yield chunk
-                if self.notice:
-                    log.info("The %s at %s answers again; using it.", self.label, self.address)
-                    self.notice = ""
-                return
-            except _Unavailable as exc:
-                self._mark_down(str(exc))
-                if started:
-                    raise TtsError(f"The {self.label} at {self.address} stopped in the middle of "
-                                   "a sentence.", code="tts.remote") from exc
-        fallback = await self._get_fallback()
-        async for chunk in fallback.synthesize(text):
-            yield chunk
+        try:
+            await self._check()
+            voice = SynthesizeVoice(name=self.voice) if self.voice else None
+            fmt: tuple[int, int, int] | None = None
+            async for event in self.client.exchange([Synthesize(text=text, voice=voice).event()],
+                                                    done=lambda e: AudioStop.is_type(e.type)):
+                if AudioStart.is_type(event.type):
+                    start = AudioStart.from_event(event)
+                    fmt = (start.rate, start.width, start.channels)
+                    self.sample_rate = start.rate
+                elif WyAudioChunk.is_type(event.type):
+                    wy = WyAudioChunk.from_event(event)
+                    rate, width, channels = fmt or (wy.rate, wy.width, wy.channels)
+                    chunk = chunk_from_pcm(wy.audio, rate=rate, width=width, channels=channels)
+                    if chunk.frames:
+                        yield mono_int16(chunk)
+        except WyomingUnavailable as exc:
+            self._checked = False
+            raise self._unavailable(exc.why) from exc
+        except TtsUnavailable:
+            self._checked = False
+            raise
+        except SaysoError as exc:  # e.g. an audio format we cannot read
+            self._checked = False
+            raise self._unavailable(f"sent audio sayso cannot play ({exc.message.rstrip('.')})") from exc
 
     async def warmup(self) -> None:
-        try:
-            info = await self.describe()
-        except _Unavailable as exc:
-            self._mark_down(str(exc))
-            await self._get_fallback()
-            return
-        if not info.tts:
-            log.warning("The %s at %s offers no text-to-speech voice.", self.label, self.address)
+        await self._check()
 
     async def close(self) -> None:
-        if self._fallback is not None:
-            await self._fallback.close()
+        return None
 
-    # -- wire --------------------------------------------------------------------------------
-
-    def _client(self) -> AsyncTcpClient:
-        return AsyncTcpClient(self.address.host, self.address.port,
-                              connect_timeout=self.settings.wyoming_connect_timeout_s,
-                              read_timeout=self.settings.wyoming_timeout_s)
-
-    async def describe(self) -> Info:
-        """The server's ``info`` (its programs and voices)."""
-        try:
-            async with self._client() as client:
-                await client.write_event(Describe().event())
-                while True:
-                    event = await client.read_event()
-                    if event is None:
-                        raise _Unavailable("it closed the connection")
-                    if Info.is_type(event.type):
-                        return Info.from_event(event)
-        except (OSError, TimeoutError) as exc:
-            raise _Unavailable(_why(exc)) from exc
-
-    async def _remote(self, text: str) -> AsyncIterator[AudioChunk]:
-        fmt: tuple[int, int, int] | None = None
-        try:
-            async with self._client() as client:
-                await client.write_event(Synthesize(text=text).event())
-                while True:
-                    event = await client.read_event()
-                    if event is None:
-                        raise _Unavailable("it closed the connection")
-                    if AudioStart.is_type(event.type):
-                        start = AudioStart.from_event(event)
-                        fmt = (start.rate, start.width, start.channels)
-                        self.sample_rate = start.rate
-                    elif WyAudioChunk.is_type(event.type):
-                        wy = WyAudioChunk.from_event(event)
-                        rate, width, channels = fmt or (wy.rate, wy.width, wy.channels)
-                        chunk = protocol.chunk_from_pcm(wy.audio, rate=rate, width=width, channels=channels)
-                        if chunk.frames:
-                            yield _mono_int16(chunk)
-                    elif AudioStop.is_type(event.type):
-                        return
-                    elif Error.is_type(event.type):
-                        err = Error.from_event(event)
-                        raise _Unavailable(f"it refused the request: {err.text}")
-        except (OSError, TimeoutError) as exc:
-            raise _Unavailable(_why(exc)) from exc
-        except SaysoError as exc:  # e.g. an audio format we cannot read
-            raise _Unavailable(exc.message) from exc
-
-    # -- fallback ----------------------------------------------------------------------------
-
-    def _mark_down(self, why: str) -> None:
-        self._down_until = time.monotonic() + self.settings.wyoming_retry_s
-        sentence = (f"The {self.label} at {self.address} is not available ({why}), so the "
-                    f"bundled {self._fallback_name.capitalize()} voice is speaking instead.")
-        if sentence != self.notice:
-            log.warning("%s", sentence)
-        self.notice = sentence
-
-    async def _get_fallback(self) -> Any:
-        if self._fallback is None:
-            from sayso import registry
-
-            try:
-                fallback = registry.build("tts", self.settings, name=self._fallback_name)
-                await fallback.warmup()
-            except SaysoError as exc:
-                raise TtsError(f"The {self.label} at {self.address} is not available and the "
-                               f"{self._fallback_name} fallback voice could not start: {exc.message}",
-                               code="tts.remote") from exc
-            self._fallback = fallback
-        return self._fallback
-
-
-def _why(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
-        return "it did not answer in time"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
-    return getattr(exc, "strerror", None) or type(exc).__name__
-
-
-def _mono_int16(chunk: AudioChunk) -> AudioChunk:
-    if chunk.channels == 1 and chunk.samples.dtype.kind == "i" and chunk.samples.itemsize == 2:
-        return chunk
-    pcm, rate = protocol.pcm_from_chunk(chunk)
-    import numpy as np
-
-    return AudioChunk(samples=np.frombuffer(pcm, dtype="<i2"), rate=rate, channels=1)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from sayso.errors import ConfigError
+from sayso.errors import ConfigError, SaysoError
 
 worker_app = typer.Typer(
     help="Speech workers: Wyoming servers for speech-to-text and text-to-speech "
@@ -47,10 +47,10 @@ def serve_cmd(
     if stt is not None and stt not in STT_NAMES:
         raise ConfigError(f"Unknown speech-to-text '{stt}' for the worker: choose {', '.join(STT_NAMES)}.")
     settings = _settings()
-    from sayso.worker import protocol
+    from sayso.wyoming_client import parse_url
 
     if port is None:
-        port = (protocol.parse_url(settings.chatterbox_url).port
+        port = (parse_url(settings.chatterbox_url).port
                 if tts == "chatterbox" and not stt else settings.worker_port)
     host = host or settings.worker_host
     if tts == "chatterbox":
@@ -97,9 +97,15 @@ def ping_cmd(
 ) -> None:
     """Ask a Wyoming server what it offers (any Wyoming server, not only sayso's)."""
     settings = _settings()
-    from sayso.stt.wyoming import WyomingStt
+    from sayso.wyoming_client import WyomingClient, WyomingUnavailable, parse_url
 
-    info = asyncio.run(WyomingStt(settings=settings, url=url).describe())
+    address = parse_url(url, what="Wyoming server")
+    client = WyomingClient(address, connect_timeout=settings.wyoming_connect_timeout_s,
+                           read_timeout=settings.wyoming_timeout_s)
+    try:
+        info = asyncio.run(client.describe())
+    except WyomingUnavailable as exc:
+        raise SaysoError(f"The Wyoming server at {address} {exc.why}.", code="worker.unreachable") from exc
     if json_out:
         print(json.dumps(info.event().data, indent=2))
         return

@@ -1,4 +1,5 @@
-"""`sayso doctor` rows for remote speech: is each configured Wyoming server answering?"""
+"""`sayso doctor` rows for remote speech: does each configured Wyoming server answer, and does it
+offer the service it is configured for (speech-to-text for SAYSO_STT, a voice for SAYSO_TTS)?"""
 
 from __future__ import annotations
 
@@ -9,33 +10,30 @@ from typing import Any
 from sayso.config import Settings
 
 
-def _endpoints(settings: Settings) -> list[tuple[str, str, bool]]:
-    """(what, url, required) for each Wyoming server the settings point at."""
+def _endpoints(settings: Settings) -> list[tuple[str, str, str, bool]]:
+    """(what, service, url, required) for each Wyoming server the settings point at."""
     out = []
     if settings.stt.startswith("wyoming://"):
-        out.append(("speech-to-text server", settings.stt, True))
+        out.append(("speech-to-text server", "asr", settings.stt, True))
     if settings.tts.startswith("wyoming://"):
-        out.append(("text-to-speech server", settings.tts, False))
+        out.append(("text-to-speech server", "tts", settings.tts, False))
     elif settings.tts == "chatterbox":
-        out.append(("chatterbox worker", settings.chatterbox_url, False))
+        out.append(("chatterbox worker", "tts", settings.chatterbox_url, False))
     return out
 
 
-async def _describe(url: str, wait_s: float) -> Any:
-    from wyoming.client import AsyncTcpClient
-    from wyoming.info import Describe, Info
+def _describe(url: str, wait_s: float) -> Any:
+    from sayso.wyoming_client import WyomingClient, parse_url
 
-    from sayso.worker.protocol import parse_url
+    client = WyomingClient(parse_url(url), connect_timeout=wait_s, read_timeout=wait_s)
+    return asyncio.run(client.describe())
 
-    addr = parse_url(url)
-    async with AsyncTcpClient(addr.host, addr.port, connect_timeout=wait_s, read_timeout=wait_s) as client:
-        await client.write_event(Describe().event())
-        while True:
-            event = await client.read_event()
-            if event is None:
-                raise ConnectionError("closed the connection")
-            if Info.is_type(event.type):
-                return Info.from_event(event)
+
+def _offers(info: Any) -> str:
+    parts = [f"speech-to-text {p.name} ({', '.join(m.name for m in p.models) or '-'})" for p in info.asr]
+    parts += [f"text-to-speech {p.name} ({', '.join(v.name for v in p.voices[:3]) or '-'}"
+              f"{', ...' if len(p.voices) > 3 else ''})" for p in info.tts]
+    return "; ".join(parts) or "nothing"
 
 
 def doctor_checks(settings: Settings) -> list[Any]:
@@ -46,22 +44,27 @@ def doctor_checks(settings: Settings) -> list[Any]:
     if endpoints and importlib.util.find_spec("wyoming") is None:
         return [Check("speech", "wyoming client", "missing", "the package 'wyoming' is not installed",
                       fix=".venv/bin/pip install -e '.[wyoming]'")]
-    for what, url, required in endpoints:
+    from sayso.wyoming_client import WyomingUnavailable
+
+    for what, service, url, required in endpoints:
+        bad = "missing" if required else "warn"
+        instead = "" if required else "; the bundled Piper voice speaks instead"
+        port = url.rsplit(":", 1)[-1]
+        kind = "--stt faster-whisper" if service == "asr" else (
+            "--tts chatterbox" if what.startswith("chatterbox") else "--tts piper")
+        fix = f"sayso worker serve {kind} --port {port}   (on that machine)"
         try:
-            info = asyncio.run(_describe(url, wait_s=2.0))
-        except Exception as exc:
-            why = "connection refused" if isinstance(exc, ConnectionRefusedError) else type(exc).__name__
-            detail = f"{url} not answering ({why})"
-            if not required:
-                detail += "; the bundled Piper voice speaks instead"
-            port = url.rsplit(":", 1)[-1]
-            kind = "--stt faster-whisper" if what.startswith("speech-to-text") else (
-                "--tts chatterbox" if what.startswith("chatterbox") else "--tts piper")
-            rows.append(Check("speech", what, "missing" if required else "warn", detail,
-                              fix=f"sayso worker serve {kind} --port {port}   (on that machine)",
+            info = _describe(url, wait_s=2.0)
+        except WyomingUnavailable as exc:
+            rows.append(Check("speech", what, bad, f"{url} {exc.why}{instead}", fix=fix,
                               required=required))
             continue
-        offers = [p.name for p in info.asr] + [p.name for p in info.tts]
-        rows.append(Check("speech", what, "ok", f"{url}: {', '.join(offers) or 'nothing offered'}",
-                          required=required))
+        offered = info.asr if service == "asr" else info.tts
+        if not offered:
+            need = "speech-to-text" if service == "asr" else "text-to-speech voice"
+            rows.append(Check("speech", what, bad,
+                              f"{url} offers no {need} (it offers {_offers(info)}){instead}",
+                              fix=f"point it at a server that offers one, e.g. {fix}", required=required))
+            continue
+        rows.append(Check("speech", what, "ok", f"{url}: {_offers(info)}", required=required))
     return rows
