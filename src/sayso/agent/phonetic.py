@@ -19,8 +19,10 @@ millisecond per hundred names.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -48,19 +50,25 @@ _FILLER = re.compile(r"^(?:(?:the|a|an|to|on|at|my|this|that)\s+)+|\s+(?:website
 
 
 class _Cache:
+    """Sounds by words, least recently used dropped first; shared by the event loop and the
+    thread that prepares a new page's names."""
+
     def __init__(self, size: int = CACHE_SIZE) -> None:
         self.size = size
         self.data: OrderedDict[str, str] = OrderedDict()
+        self.lock = threading.Lock()
 
     def get(self, text: str) -> str:
-        hit = self.data.get(text)
-        if hit is not None:
-            self.data.move_to_end(text)
-            return hit
+        with self.lock:
+            hit = self.data.get(text)
+            if hit is not None:
+                self.data.move_to_end(text)
+                return hit
         value = _compute(text)
-        self.data[text] = value
-        if len(self.data) > self.size:
-            self.data.popitem(last=False)
+        with self.lock:
+            self.data[text] = value
+            if len(self.data) > self.size:
+                self.data.popitem(last=False)
         return value
 
 
@@ -102,6 +110,17 @@ def prepare(vocab: Vocabulary) -> None:
     for term in (*vocab.commands, *vocab.site_terms, *vocab.page):
         if by_sound(term) and term.key:
             _CACHE.get(term.key)
+
+
+_PREPARING: set[asyncio.Task[None]] = set()
+
+
+def prepare_soon(vocab: Vocabulary) -> None:
+    """:func:`prepare` in a worker thread, not awaited: the reply is not held up by it (a name
+    not ready yet when the user speaks is sounded out then, the same way)."""
+    task = asyncio.get_running_loop().create_task(asyncio.to_thread(prepare, vocab))
+    _PREPARING.add(task)
+    task.add_done_callback(_PREPARING.discard)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -27,7 +26,7 @@ from typing import Any
 from sayso import tools
 from sayso.agent import prompts
 from sayso.agent.conversation import Conversation
-from sayso.agent.phonetic import prepare
+from sayso.agent.phonetic import prepare_soon
 from sayso.agent.recognise import REPEAT, understand
 from sayso.agent.recognise import describe as describe_guess
 from sayso.agent.vocabulary import Vocabulary
@@ -428,7 +427,7 @@ class Turn:
         self.page = out.state = state
         self.emit("browser-state", url=state.url, title=state.title, tabs=[asdict(t) for t in state.tabs])
         self.vocab.update(state)
-        await asyncio.to_thread(prepare, self.vocab)  # the new page's names, sounded out once
+        prepare_soon(self.vocab)  # the new page's names, sounded out once, in the background
 
     async def _reply_for(self, call: ToolCall, result: ToolResult, out: TurnOutcome) -> str:
         if not result.ok or result.data.get("dry_run"):
