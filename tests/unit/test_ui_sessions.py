@@ -157,3 +157,31 @@ async def test_missing_assistant_is_said_in_the_chat() -> None:
     assert "failed to load" in s.view.messages()[-1]["content"]
     assert "assistant" in manager.stages.notes
     await manager.close_all()
+
+
+async def test_the_microphone_tells_the_current_assistant_to_think_early() -> None:
+    from sayso.types import Transcript
+
+    hooks: list = []
+    settings = load_settings(max_sessions=2)
+    made: list[FakeAssistant] = []
+
+    async def assistant_factory(s, browser, sink):
+        made.append(FakeAssistant(browser))
+        return made[-1]
+
+    def segmenter_factory(**kw):
+        hooks.append(kw["on_final"])
+        return None
+
+    stages = Stages(settings, assistant_factory=assistant_factory,
+                    browser_factory=lambda s: FakeBrowser(), segmenter_factory=segmenter_factory)
+    manager = SessionManager(settings, stages)
+    session = await manager.get("tab-a")
+    hooks[-1](Transcript(text="who painted the mona lisa"))
+    hooks[-1](None)
+    assert made[0].early == ["who painted the mona lisa", None]
+    await session.apply_settings({"tts_rate": 1.3})  # a new assistant, the same microphone
+    hooks[-1](Transcript(text="and the night watch"))
+    assert len(made) == 2 and made[-1].early == ["and the night watch"]
+    await manager.close_all()

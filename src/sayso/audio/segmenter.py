@@ -59,7 +59,7 @@ FinalHook = Callable[[Transcript | None], None]
 # a frame this far below the threshold counts as silence once speech has started (hysteresis)
 NEG_OFFSET = 0.15
 # a transcript is final when its audio runs this many frames past the last speech frame
-MARGIN_FRAMES = 2
+MARGIN_FRAMES = 3
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from sayso.browser.base import Browser
 from sayso.config import Settings, load_settings
 from sayso.errors import SaysoError
 from sayso.events import EventFanout, EventSink, TurnEvent
-from sayso.types import Utterance
+from sayso.types import Transcript, Utterance
 from sayso.ui.audio_stream import AudioOut, MicInput
 from sayso.ui.render import ConversationView, safe_message
 from sayso.ui.stages import AssistantLike, Stages, maybe_await, one_sentence
@@ -123,13 +123,17 @@ class UiSession:
         self.fanout.emit(replace(ev, turn_id=new) if new else ev)
 
     def _new_mic(self) -> None:
-        # the assistant thinks early on the words heard as the user falls silent (agent/early.py)
-        on_final = self.assistant.speculate if self.assistant is not None else None
-        segmenter = self.stages.new_segmenter(self.settings, self._on_vad, on_final=on_final)
+        segmenter = self.stages.new_segmenter(self.settings, self._on_vad, on_final=self._speculate)
         self.mic = MicInput(segmenter=segmenter, sink=self._on_vad,
                             hands_free=self.settings.hands_free,
                             max_seconds=self.settings.vad_max_utterance_s)
         self.view.hands_free = self.mic.hands_free
+
+    def _speculate(self, transcript: Transcript | None) -> None:
+        """The user fell silent after these words: the assistant (the current one, settings
+        may have replaced it) starts thinking early (agent/early.py)."""
+        if self.assistant is not None:
+            self.assistant.speculate(transcript)
 
     def touch(self) -> None:
         self.last_active = self.clock()
