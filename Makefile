@@ -62,7 +62,7 @@ lint: setup-test
 doctor: setup
 	$(BIN)/sayso doctor
 
-bench: setup
+bench: setup system-test
 	$(BIN)/sayso bench
 
 # optional GPU voice: Chatterbox in its own venv (torch 2.6, a few GB), then: sayso worker serve --tts chatterbox

@@ -5,6 +5,8 @@
 #   espeak-ng                  : renders test/bench voices other than the default Piper voice
 #   firefox-esr, default-jre-headless : only for the tests (SAYSO_SYSTEM_EXTRAS=1, set by `make test`):
 #                                       Firefox is driven for real; Java runs the local Selenium Grid
+#   pocketsphinx-testdata, alsa-utils : also only for the tests and `make bench` (SAYSO_SYSTEM_EXTRAS=1):
+#                                       recordings of real speech the benchmark measures WER on
 set -euo pipefail
 
 need=()
@@ -18,14 +20,22 @@ want chromium chromium "the browser sayso drives"
 want chromedriver chromium-driver "lets Selenium drive Chromium"
 want ffmpeg ffmpeg "audio streaming in the web app"
 want espeak-ng espeak-ng "test voices"
+want_file() { # want_file PATH PACKAGE WHY
+  if [ ! -e "$1" ]; then
+    echo "setup: $2 is missing ($3)"
+    need+=("$2")
+  fi
+}
 if [ "${SAYSO_SYSTEM_EXTRAS:-0}" = 1 ]; then
   want firefox-esr firefox-esr "Firefox tests"
   want java default-jre-headless "local Selenium Grid tests"
+  want_file /usr/share/pocketsphinx/test/data/librivox/transcription pocketsphinx-testdata "real speech for the benchmark"
+  want_file /usr/share/sounds/alsa/Front_Center.wav alsa-utils "real speech for the benchmark"
 fi
 
 if [ ${#need[@]} -eq 0 ]; then
   if [ "${SAYSO_SYSTEM_EXTRAS:-0}" = 1 ]; then
-    echo "setup: system packages present (chromium, chromedriver, ffmpeg, espeak-ng, firefox-esr, java)"
+    echo "setup: system packages present (chromium, chromedriver, ffmpeg, espeak-ng, firefox-esr, java, real speech recordings)"
   else
     echo "setup: system packages present (chromium, chromedriver, ffmpeg, espeak-ng)"
   fi

@@ -225,17 +225,24 @@ def bench(
     serve_metrics: Annotated[int | None, typer.Option(
         "--serve-metrics", min=1, max=65535, help="Serve /metrics on 127.0.0.1:PORT while it runs.")] = None,
     no_baseline: Annotated[bool, typer.Option("--no-baseline", help="Skip the naive baseline.")] = False,
+    webapp: Annotated[bool | None, typer.Option(
+        "--webapp/--no-webapp", help="Also measure the web app end to end in a real Chromium page "
+        "(default: in the full run, not with --quick).")] = None,
+    sweep: Annotated[bool | None, typer.Option(
+        "--sweep/--no-sweep", help="Speak every dev command in several voices, clean and at 20 dB, "
+        "for accuracy (default: in the full run, not with --quick).")] = None,
 ) -> None:
-    """Benchmark the real pipeline against the naive baseline."""
+    """Benchmark the real pipeline against the naive baseline (results are written as it goes)."""
     settings = _settings()
     from sayso.bench.report import markdown
     from sayso.bench.runner import BenchOptions, run_bench
 
     options = BenchOptions(quick=quick, out_dir=out, commands=tuple(commands or ()), limit=limit,
-                           serve_metrics=serve_metrics, baseline=not no_baseline)
+                           serve_metrics=serve_metrics, baseline=not no_baseline, webapp=webapp,
+                           sweep=sweep)
     result = run_bench(settings, options)
     print(markdown(result))
-    print(f"\nresults: {result['files']['json']}")
+    print(f"\nresults: {result['files']['json']} (table: {result['files']['md']})")
     if result["files"].get("png"):
         print(f"plot: {result['files']['png']}")
 

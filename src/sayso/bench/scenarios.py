@@ -1,9 +1,14 @@
 """Benchmark scenarios: spoken commands and questions rendered to WAV, cached.
 
-The voices are NOT the assistant's own Piper voice, so speech-to-text is not only tested on
-the voice it was tuned with: several espeak-ng voice variants, at slow, normal and fast
-speaking rates, clean and with pink noise added at 20 dB and 10 dB SNR (relative to the
-speech power). Every clip is trimmed to the speech, then padded with a short lead-in and
+Many voices (:mod:`sayso.bench.voices`: espeak-ng English variants at slow, normal and fast
+rates, and the Piper voice), clean and with pink noise added at 20 dB and 10 dB SNR (relative
+to the speech power).
+
+Each scenario has a KIND chosen by what the user meant, not by what the pipeline did
+(:func:`expected_kind`): a spoken question (the expected answer is a plain reply), a browser
+command the fast path maps from the words said, or a browser command only the LLM can route. A
+turn that was misheard and took another path stays in its kind (and counts as an accuracy
+miss). Every clip is trimmed to the speech, then padded with a short lead-in and
 enough trailing silence for the endpointer, so the position where speech ends is known
 exactly (``speech_end_ms``): that is the "end of speech" every latency is measured from.
 
@@ -15,9 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,38 +29,21 @@ import numpy as np
 
 from sayso.audio.convert import to_16k_mono, to_int16
 from sayso.audio.io import read_audio, write_wav
+from sayso.bench.voices import SWEEP_VOICES, VOICES, Voice, speak
+from sayso.config import Settings
 from sayso.errors import ConfigError
 from sayso.types import SAMPLE_RATE, AudioChunk
 
 log = logging.getLogger(__name__)
 
-RENDER_VERSION = 1  # bump to invalidate the cache when rendering changes
+RENDER_VERSION = 2  # bump to invalidate the cache when rendering changes
 LEAD_MS = 400
 TRAIL_MS = 1500  # > the default 500 ms endpoint silence, with room for a slower endpointer
 
 ScenarioGroup = Literal["command", "question"]
+Kind = Literal["fast", "llm", "question"]
 
 
-@dataclass(frozen=True, slots=True)
-class Voice:
-    """An espeak-ng voice variant and speaking rate (words per minute)."""
-
-    name: str
-    wpm: int
-
-    @property
-    def label(self) -> str:
-        return f"espeak-ng:{self.name}@{self.wpm}"
-
-
-#: voices cycled over the scenarios: accents, male/female variants, slow/normal/fast
-VOICES: tuple[Voice, ...] = (
-    Voice("en-us", 175),
-    Voice("en-gb+f3", 155),
-    Voice("en-us+m3", 205),
-    Voice("en-us+f4", 150),
-    Voice("en-029+m2", 180),
-)
 #: noise conditions cycled over the scenarios (None = clean)
 SNRS: tuple[float | None, ...] = (None, 20.0, 10.0)
 
@@ -72,14 +57,24 @@ QUESTIONS: tuple[str, ...] = (
     "tell me a fun fact about octopuses",
 )
 
-#: the --quick subset: likely fast-path commands, commands the LLM must route, questions
-QUICK: tuple[str, ...] = (  # in this order (so --limit 2 still has a command and a question)
-    "page down",
+#: browser commands only the LLM can route (the fast path declines their words), added to the
+#: command set, which has one such command; expected calls as in commands-dev.tsv
+LLM_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("show me more of the page", "scroll:down"),
+    ("find me a recipe for banana bread", "search:recipe for banana bread"),
+    ("take me to the previous page", "back"),
+    ("i want to see what is on youtube", "navigate:youtube.com"),
+)
+
+#: the --quick subset, one of each kind first (so --limit 3 still has all three): commands
+#: tiny.en hears right in every voice (measured: "page down" and "new tab" are misheard)
+QUICK: tuple[str, ...] = (
+    "scroll to the bottom",
     "who painted the mona lisa",
-    "bring up the new york times",
-    "new tab",
-    "what is the capital of france",
     "what's the weather like in berlin search it",
+    "open the guardian",
+    "what is the capital of france",
+    "find me a recipe for banana bread",
 )
 
 
@@ -104,6 +99,8 @@ class Scenario:
     group: ScenarioGroup
     voice: Voice
     snr_db: float | None
+    kind: Kind = "llm"
+    sweep: bool = False  # part of the accuracy sweep (our pipeline only, not timed)
 
     @property
     def condition(self) -> str:
@@ -122,7 +119,7 @@ class Rendered:
 
     def to_json(self) -> dict[str, object]:
         d = asdict(self.scenario)
-        d.update(voice=self.scenario.voice.label, condition=self.scenario.condition, wav=str(self.wav),
+        d.update(voice=self.scenario.voice.label, engine=self.scenario.voice.engine, condition=self.scenario.condition, wav=str(self.wav),
                  speech_start_ms=self.speech_start_ms, speech_end_ms=self.speech_end_ms,
                  duration_ms=self.duration_ms)
         return d
@@ -148,14 +145,34 @@ def load_commands(path: str | Path) -> list[Command]:
     return out
 
 
+def expected_kind(text: str, expected: str) -> Kind:
+    """What the user meant: a question (a plain answer expected), a browser command the fast
+    path maps from these very words to the expected call, or one the LLM has to route."""
+    from sayso.agent import fastpath
+    from sayso.agent.evaluate import ANSWER, Case, call_matches
+
+    tool, _, arg = expected.strip().partition(":")
+    if tool == ANSWER:
+        return "question"
+    calls = fastpath.plan(text)
+    return "fast" if calls and call_matches(Case(text, tool, arg), calls[0]) else "llm"
+
+
+def _unique(commands: Sequence[Command], questions: Iterable[str], extra: Iterable[tuple[str, str]]) -> list[Command]:
+    items = [*commands, *(Command(t, e, source="bench") for t, e in extra),
+             *(Command(q, "answer", source="bench") for q in questions)]
+    seen: set[str] = set()
+    return [c for c in items if not (c.text in seen or seen.add(c.text))]
+
+
 def build_scenarios(
     commands: Sequence[Command], *, quick: bool = False, questions: Iterable[str] = QUESTIONS,
-    limit: int | None = None,
+    extra: Iterable[tuple[str, str]] = LLM_COMMANDS, limit: int | None = None,
+    voices: Sequence[Voice] = VOICES,
 ) -> list[Scenario]:
-    """Commands plus the extra questions, each with a voice and noise condition (cycled)."""
-    items = list(commands) + [Command(q, "answer", source="bench") for q in questions]
-    seen: set[str] = set()
-    unique = [c for c in items if not (c.text in seen or seen.add(c.text))]
+    """Commands, the LLM-only commands and the questions, each once, with a voice and a noise
+    condition (cycled): these go through both systems, timed."""
+    unique = _unique(commands, questions, extra)
     if quick:
         order = {t: i for i, t in enumerate(QUICK)}
         unique = sorted((c for c in unique if c.text in order), key=lambda c: order[c.text]) or unique[:6]
@@ -163,26 +180,24 @@ def build_scenarios(
         unique = unique[:limit]
     out = []
     for i, c in enumerate(unique):
-        voice = VOICES[i % len(VOICES)]
-        snr = SNRS[i % len(SNRS)]
         out.append(Scenario(id=f"s{i:02d}", text=c.text, expected=c.expected, group=c.group,
-                            voice=voice, snr_db=snr))
+                            voice=voices[i % len(voices)], snr_db=SNRS[i % len(SNRS)],
+                            kind=expected_kind(c.text, c.expected)))
     return out
 
 
-def _espeak(text: str, voice: Voice) -> AudioChunk:
-    exe = shutil.which("espeak-ng")
-    if exe is None:
-        raise ConfigError("The benchmark renders its voices with espeak-ng, which is not installed.",
-                          hint="Install it with: sudo apt-get install espeak-ng")
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "say.wav"
-        proc = subprocess.run([exe, "-v", voice.name, "-s", str(voice.wpm), "-w", str(out), text],
-                              capture_output=True, timeout=30, check=False)
-        if proc.returncode != 0 or not out.is_file():
-            raise ConfigError(f"espeak-ng could not render voice {voice.name}: "
-                              f"{proc.stderr.decode(errors='replace').strip()[:200]}")
-        return to_16k_mono(read_audio(out))
+def build_sweep(commands: Sequence[Command], *, voices: Sequence[Voice] = SWEEP_VOICES,
+                snrs: Sequence[float | None] = (None, 20.0), limit: int | None = None) -> list[Scenario]:
+    """The accuracy sweep: every command of the set in every sweep voice and condition (our
+    pipeline only; accuracy and WER by voice and noise)."""
+    cmds = _unique(commands, (), ())[:limit] if limit else _unique(commands, (), ())
+    out = []
+    for v in voices:
+        for snr in snrs:
+            for c in cmds:
+                out.append(Scenario(id=f"w{len(out):03d}", text=c.text, expected=c.expected, group=c.group,
+                                    voice=v, snr_db=snr, kind=expected_kind(c.text, c.expected), sweep=True))
+    return out
 
 
 def _trim(samples: np.ndarray, *, frame: int = 160, rel_db: float = -40.0) -> np.ndarray:
@@ -225,10 +240,10 @@ def compose(speech: np.ndarray, *, snr_db: float | None, seed: int) -> tuple[np.
     return audio.astype(np.float32), start, start + len(speech) * 1000 / SAMPLE_RATE
 
 
-def render(scenario: Scenario, cache_dir: Path) -> Rendered:
+def render(scenario: Scenario, cache_dir: Path, settings: Settings) -> Rendered:
     """The scenario's WAV, from the cache or rendered now."""
-    key = json.dumps([RENDER_VERSION, scenario.text, scenario.voice.name, scenario.voice.wpm,
-                      scenario.snr_db, LEAD_MS, TRAIL_MS])
+    key = json.dumps([RENDER_VERSION, scenario.text, scenario.voice.engine, scenario.voice.name,
+                      scenario.voice.wpm, scenario.snr_db, LEAD_MS, TRAIL_MS])
     digest = hashlib.sha1(key.encode()).hexdigest()[:16]
     folder = cache_dir / "bench" / "wav"
     wav, meta = folder / f"{digest}.wav", folder / f"{digest}.json"
@@ -236,7 +251,7 @@ def render(scenario: Scenario, cache_dir: Path) -> Rendered:
         m = json.loads(meta.read_text())
         return Rendered(scenario, wav, m["speech_start_ms"], m["speech_end_ms"], m["duration_ms"])
     folder.mkdir(parents=True, exist_ok=True)
-    speech = _espeak(scenario.text, scenario.voice)
+    speech = speak(scenario.text, scenario.voice, settings)
     audio, start, end = compose(np.asarray(speech.samples), snr_db=scenario.snr_db,
                                 seed=int(digest[:8], 16))
     write_wav(wav, AudioChunk(samples=to_int16(audio), rate=SAMPLE_RATE))
@@ -247,8 +262,8 @@ def render(scenario: Scenario, cache_dir: Path) -> Rendered:
     return Rendered(scenario, wav, start, end, dur)
 
 
-def render_all(scenarios: Sequence[Scenario], cache_dir: Path) -> list[Rendered]:
-    return [render(s, cache_dir) for s in scenarios]
+def render_all(scenarios: Sequence[Scenario], cache_dir: Path, settings: Settings) -> list[Rendered]:
+    return [render(s, cache_dir, settings) for s in scenarios]
 
 
 def read_rendered(r: Rendered) -> AudioChunk:

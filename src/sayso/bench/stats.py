@@ -1,4 +1,4 @@
-"""Turn records and their statistics: marks from the end of speech, medians, p90, WER.
+"""Turn records and their statistics: marks from the end of speech, p50/p95, accuracy, WER.
 
 Every time here comes from a turn's TurnEvents. The one number that is not an event time is
 where speech ended, which the benchmark knows exactly from how the clip was rendered: it is
@@ -28,8 +28,11 @@ MARK_TITLES = {
     "first_audio": "first audio out",
     "total": "turn done",
 }
-#: scenario kinds, as the issue names them
+#: scenario kinds, as the issue names them; chosen by what the user meant
+#: (:func:`sayso.bench.scenarios.expected_kind`), never by the path the turn took
 KINDS = ("fast", "llm", "question")
+#: the mark each kind is judged by (the median turn of the timeline is the median of this)
+KEY_MARK = {"fast": "action", "llm": "action", "question": "first_audio"}
 KIND_TITLES = {
     "fast": "browser command, fast path",
     "llm": "browser command, via LLM",
@@ -56,8 +59,9 @@ class TurnRecord:
     speech_end_ms: float  # in the clip
     eos_t_ms: float | None = None  # end of speech on the events' clock
     events: list[TurnEvent] = field(default_factory=list)
-    kind: str = ""  # fast | llm | question, set after the run
+    kind: str = ""  # fast | llm | question: what the user meant (from the scenario)
     error: str = ""  # a failure of the run itself (not a tool failure)
+    sweep: bool = False  # an accuracy-sweep turn (our pipeline only, not in the latency table)
 
     # --- derived from events ---------------------------------------------------------------
     def first(self, type_: str) -> TurnEvent | None:
@@ -86,6 +90,26 @@ class TurnRecord:
                 out.append({"tool": e.data.get("tool"), "args": args.get(e.data.get("tool"), {}),
                             "ok": e.data.get("ok")})
         return out
+
+    @property
+    def calls(self) -> list[tuple[str, dict[str, Any]]]:
+        """The tool calls the turn made, in order, with their arguments."""
+        return [(str(e.data.get("tool", "")), dict(e.data.get("args") or {}))
+                for e in self.events if e.type == "tool-start"]
+
+    @property
+    def correct(self) -> bool:
+        """Did the turn do what the user meant? The agent's own matching rules
+        (:mod:`sayso.agent.evaluate`): the first tool call and its key argument, or no call at
+        all for a question. A run failure is a miss."""
+        from sayso.agent.evaluate import Case, Decision, matches
+        from sayso.types import ToolCall
+
+        if self.error:
+            return False
+        tool, _, arg = self.expected.strip().partition(":")
+        decision = Decision(calls=tuple(ToolCall(name, args) for name, args in self.calls))
+        return matches(Case(self.text, tool.strip(), arg.strip()), decision)
 
     @property
     def error_codes(self) -> list[str]:
@@ -136,7 +160,7 @@ class TurnRecord:
         t0 = self.eos_t_ms
         return {
             "scenario": self.scenario_id, "system": self.system, "kind": self.kind,
-            "group": self.group, "text": self.text, "expected": self.expected,
+            "sweep": self.sweep, "correct": self.correct, "group": self.group, "text": self.text, "expected": self.expected,
             "voice": self.voice, "condition": self.condition, "transcript": self.transcript,
             "local": self.local, "tools": self.tools, "errors": self.error_codes,
             "run_error": self.error, "marks_ms": self.marks(), "events_in_order": self.in_order(),
@@ -170,33 +194,60 @@ def eos_unpaced(vad_end: TurnEvent, speech_end_in_clip_ms: float, chunk_ms: floa
 
 
 def summarize(values: Sequence[float]) -> dict[str, float | int | None]:
-    """median, p90, max and n (None when there are no values)."""
+    """median (p50), p95, max and n (None when there are no values). p95 interpolates
+    linearly between the two nearest turns (numpy's default), so with few turns it lies
+    between the two slowest."""
     if not values:
-        return {"median": None, "p90": None, "max": None, "n": 0}
+        return {"median": None, "p95": None, "max": None, "n": 0}
     arr = np.asarray(values, dtype=float)
-    return {"median": round(float(np.median(arr)), 1), "p90": round(float(np.percentile(arr, 90)), 1),
+    return {"median": round(float(np.median(arr)), 1), "p95": round(float(np.percentile(arr, 95)), 1),
             "max": round(float(arr.max()), 1), "n": int(arr.size)}
 
 
 def classify(records: Iterable[TurnRecord]) -> None:
-    """Give each scenario its kind from how OUR pipeline handled it; the baseline's record of
-    the same scenario gets the same kind, so the two are compared on the same turns."""
-    recs = list(records)
-    kinds: dict[str, str] = {}
-    for r in recs:
-        if r.system != "sayso":
-            continue
-        if r.group == "question":
-            kinds[r.scenario_id] = "question"
-        else:
-            kinds[r.scenario_id] = "fast" if r.local else "llm"
-    for r in recs:
-        r.kind = kinds.get(r.scenario_id, "question" if r.group == "question" else "llm")
+    """Give each record without one the kind of its scenario: what the user meant (the expected
+    call), so a misheard command that took another path still counts in its kind."""
+    from sayso.bench.scenarios import expected_kind
+
+    for r in records:
+        if not r.kind:
+            r.kind = expected_kind(r.text, r.expected)
 
 
 def table(records: Sequence[TurnRecord]) -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
-    """kind -> system -> mark -> summary."""
-    return table_from_marks([(r.kind, r.system, r.marks()) for r in records if not r.error])
+    """kind -> system -> mark -> summary, over the timed (paired) turns."""
+    return table_from_marks([(r.kind, r.system, r.marks()) for r in records if not r.error and not r.sweep])
+
+
+def accuracy(records: Iterable[TurnRecord], system: str = "sayso") -> dict[str, Any]:
+    """Spoken-command accuracy of one system: the share of its turns whose tool call (and key
+    argument) matches the expected one; overall, by voice, by noise condition, by kind."""
+    return accuracy_from_rows([(r.voice, r.condition, r.kind, r.correct, r.text, r.expected,
+                                _describe(r.calls), r.transcript)
+                               for r in records if r.system == system])
+
+
+def accuracy_from_rows(rows: Iterable[tuple[str, str, str, bool, str, str, str, str]]) -> dict[str, Any]:
+    """:func:`accuracy` from (voice, condition, kind, correct, text, expected, got, heard) rows."""
+    rows = list(rows)
+
+    def share(sel: list[bool]) -> dict[str, Any]:
+        right = sum(sel)
+        return {"accuracy": round(right / len(sel), 4) if sel else None, "right": right, "n": len(sel)}
+
+    def by(i: int) -> dict[str, Any]:
+        return {k: share([r[3] for r in rows if r[i] == k]) for k in sorted({r[i] for r in rows})}
+
+    return {"overall": share([r[3] for r in rows]), "by_voice": by(0), "by_condition": by(1),
+            "by_kind": by(2),
+            "wrong": [{"text": r[4], "expected": r[5], "got": r[6], "heard": r[7], "voice": r[0],
+                       "condition": r[1]} for r in rows if not r[3]]}
+
+
+def _describe(calls: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
+    if not calls:
+        return "answer"
+    return " + ".join(f"{n}:{','.join(f'{k}={v}' for k, v in a.items())}" for n, a in calls)
 
 
 def table_from_marks(turns: Iterable[tuple[str, str, Mapping[str, float]]]) -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
@@ -210,15 +261,18 @@ def table_from_marks(turns: Iterable[tuple[str, str, Mapping[str, float]]]) -> d
     return out
 
 
-def ratios(tab: Mapping[str, Mapping[str, Mapping[str, Mapping[str, Any]]]]) -> dict[str, dict[str, float | None]]:
-    """Ours / baseline, per kind, of the median first audio, action done and turn total."""
-    out: dict[str, dict[str, float | None]] = {}
+def ratios(tab: Mapping[str, Mapping[str, Mapping[str, Mapping[str, Any]]]]) -> dict[str, dict[str, dict[str, float | None]]]:
+    """Ours / baseline, per kind, of first audio, action done and turn total: p50 and p95."""
+    out: dict[str, dict[str, dict[str, float | None]]] = {}
     for kind, systems in tab.items():
         out[kind] = {}
         for mark in ("first_audio", "action", "total"):
-            ours = systems["sayso"][mark]["median"]
-            base = systems["baseline"][mark]["median"]
-            out[kind][mark] = round(ours / base, 2) if ours is not None and base else None
+            pair = {}
+            for stat, key in (("p50", "median"), ("p95", "p95")):
+                ours = systems["sayso"][mark][key]
+                base = systems["baseline"][mark][key]
+                pair[stat] = round(ours / base, 2) if ours is not None and base else None
+            out[kind][mark] = pair
     return out
 
 
@@ -231,7 +285,7 @@ def stage_breakdown(records: Sequence[TurnRecord]) -> dict[str, dict[str, dict[s
     into consecutive segments named after the stage that ends them (endpointing, STT,
     intent/LLM, browser action, speech synthesis, rest of the turn). Means, so the segments add
     up to the mean turn (medians of parts do not add up)."""
-    return breakdown_from_marks([(r.kind, r.system, r.marks()) for r in records if not r.error])
+    return breakdown_from_marks([(r.kind, r.system, r.marks()) for r in records if not r.error and not r.sweep])
 
 
 def breakdown_from_marks(turns: Iterable[tuple[str, str, Mapping[str, float]]]) -> dict[str, dict[str, dict[str, float]]]:
@@ -262,6 +316,66 @@ def dominant(breakdown: Mapping[str, Mapping[str, Mapping[str, float]]], system:
         if segs:
             out[kind] = max(segs, key=lambda k: segs[k])
     return out
+
+
+#: the stages of the per-turn timeline (bench.png), each an interval from the end of speech
+TIMELINE = ("vad-end", "stt", "intent", "llm first token", "action", "first audio")
+
+
+def timeline(events: Sequence[Mapping[str, Any]]) -> list[tuple[str, float, float]]:
+    """One turn's stages as (stage, start ms, end ms) from the end of speech, from its events
+    as bench.json keeps them (``type`` and ``t_ms`` relative to the end of speech).
+
+    vad-end: speech end -> the endpointer's decision; stt: the decision (or the speculative
+    transcript, when it came earlier) -> ``stt-end``; intent: ``stt-end`` -> ``intent-end``;
+    llm first token: ``stt-end`` -> ``llm-first-token``; action: ``tool-start`` -> the last
+    ``tool-end``; first audio: the event before it that starts speech (the last of intent-end,
+    tool-end, llm-first-token) -> ``tts-first-audio``.
+    """
+    first: dict[str, float] = {}
+    last: dict[str, float] = {}
+    for e in events:
+        t = e.get("t_ms")
+        if t is None:
+            continue
+        first.setdefault(str(e["type"]), float(t))
+        last[str(e["type"])] = float(t)
+    out: list[tuple[str, float, float]] = []
+    vad = first.get("vad-end")
+    if vad is not None:
+        out.append(("vad-end", 0.0, vad))
+    stt = first.get("stt-end")
+    if stt is not None:
+        out.append(("stt", min(vad if vad is not None else stt, stt), stt))
+    if stt is not None and "intent-end" in first:
+        out.append(("intent", stt, max(stt, first["intent-end"])))
+    if stt is not None and "llm-first-token" in first:
+        out.append(("llm first token", stt, max(stt, first["llm-first-token"])))
+    if "tool-start" in first and "tool-end" in last:
+        out.append(("action", first["tool-start"], last["tool-end"]))
+    audio = first.get("tts-first-audio")
+    if audio is not None:
+        before = [t for k in ("intent-end", "llm-first-token") if (t := first.get(k)) is not None and t <= audio]
+        before += [t for t in [last.get("tool-end")] if t is not None and t <= audio]
+        out.append(("first audio", max(before, default=stt or 0.0), audio))
+    return out
+
+
+def median_turn(turns: Sequence[Mapping[str, Any]], kind: str, system: str = "sayso") -> Mapping[str, Any] | None:
+    """The timed turn of ``kind`` whose key mark (action done for commands, first audio for
+    questions; the turn's end when it has none) is the median of its kind (the lower one of an
+    even count). ``turns`` as bench.json keeps them."""
+    key = KEY_MARK[kind]
+
+    def val(t: Mapping[str, Any]) -> float | None:
+        marks = t.get("marks_ms") or {}
+        v = marks.get(key, marks.get("total"))
+        return None if v is None else float(v)
+
+    rows = sorted((t for t in turns if t.get("kind") == kind and t.get("system") == system
+                   and not t.get("sweep") and not t.get("run_error") and val(t) is not None),
+                  key=lambda t: val(t) or 0.0)
+    return rows[(len(rows) - 1) // 2] if rows else None
 
 
 _WORD = re.compile(r"[a-z0-9']+")
