@@ -27,6 +27,7 @@ def test_every_dev_row_the_fast_path_claims_is_right_and_it_claims_most_commands
 
 # phrasings that are not in the development set
 HELD_OUT = [
+    ("Searching the web for train times to leeds.", "search", {"query": "train times to leeds"}),  # Whisper
     ("Could you scroll down a little, please?", "scroll", {"direction": "down"}),
     ("go all the way to the bottom", "scroll", {"direction": "bottom"}),
     ("top of the page", "scroll", {"direction": "top"}),

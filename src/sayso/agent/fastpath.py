@@ -199,7 +199,7 @@ def _search(m: re.Match[str]) -> ToolCall | None:
     return _call("search", query=query)
 
 
-_rule(r"(?:search|google|look up|lookup)(?: (?:the web|the internet|online|google|on google))?(?: for)? (.+)")(
+_rule(r"(?:search|searching|google|look up|lookup)(?: (?:the web|the internet|online|google|on google))?(?: for)? (.+)")(
     _search)
 
 # --- navigation (last: only known sites and spoken addresses) -------------------------------------

@@ -181,11 +181,12 @@ def _verdict(scored: list[tuple[float, Term]]) -> Guess | None:
                  runner_up=runner[1] if runner else None)
 
 
-def recover(norm: str, vocab: Vocabulary) -> Guess | None:
+def recover(norm: str, vocab: Vocabulary, raw: str = "") -> Guess | None:
     """The likeliest meaning of the (normalised) utterance ``norm``, or None.
 
     ``norm`` is the fast path's normalised text; call this only when the fast path found
-    nothing (an exact command is always better than a recovered one).
+    nothing (an exact command is always better than a recovered one). ``raw``, the words as
+    heard, is what whole command phrases are compared with ("third", not the fast path's "3th").
     """
     norm = words_of(norm)
     if not norm:
@@ -205,7 +206,7 @@ def recover(norm: str, vocab: Vocabulary) -> Guess | None:
         if g is not None:
             guesses.append(g)
     if not guesses and len(norm.split()) <= MAX_COMMAND_WORDS:  # a whole command phrase, misheard
-        g = _verdict(_best(norm, list(vocab.commands)))
+        g = _verdict(_best(words_of(raw) or norm, list(vocab.commands)))
         if g is not None:
             guesses.append(g)
     if not guesses:

@@ -76,7 +76,7 @@ def understand(text: str, vocab: Vocabulary, *, doubtful: bool = False,
         if len(planned) == 1:
             return _ask(planned[0], norm, "fastpath")
         return Understanding(question=REPEAT, source="fastpath")
-    guess = phonetic.recover(norm, vocab) if use_fastpath else None
+    guess = phonetic.recover(norm, vocab, raw=text) if use_fastpath else None
     if guess is None:
         return None
     if guess.sure and not doubtful:
