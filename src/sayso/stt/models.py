@@ -13,10 +13,9 @@ Nothing is ever downloaded at run time.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import shutil
-import threading
+import sys
 from pathlib import Path
 
 from sayso import models
@@ -29,34 +28,17 @@ BASE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
 BASE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 BASE_EXTRA = "pip install 'sayso[whisper-base]'"
 
-_LOCK = threading.Lock()
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
 
 def base_parts() -> list[Path]:
     """The two ``model.bin`` parts of Whisper base, in order (empty if either is missing)."""
-    out = []
-    for i, pkg in enumerate(BASE_PARTS, start=1):
-        base = models.package_dir(pkg)
-        part = base / "data" / f"model.bin.part{i}" if base else None
-        if part is None or not part.is_file():
-            return []
-        out.append(part)
-    return out
+    return models.numbered_parts(BASE_PARTS, lambda i: f"model.bin.part{i}")
 
 
-def whisper_base_dir(cache_dir: Path, *, prepare: bool = True) -> Path:
+def whisper_base_dir(cache_dir: Path, *, prepare: bool = True, progress: bool = False) -> Path:
     """The assembled Whisper base directory, joining and hash-checking the parts once."""
     target = Path(cache_dir) / "whisper-base"
-    stamp = target / ".sha256-ok"
-    if stamp.is_file() and (target / "model.bin").is_file():
+    model_bin = target / "model.bin"
+    if models.is_verified(model_bin, BASE_SHA256) and all((target / n).is_file() for n in BASE_FILES):
         return target
     parts = base_parts()
     if not parts:
@@ -65,27 +47,10 @@ def whisper_base_dir(cache_dir: Path, *, prepare: bool = True) -> Path:
     if not prepare:
         raise ConfigError("Whisper base has not been assembled yet.", code="stt.model_missing",
                           hint="Run: python -m sayso.stt.models --prepare")
-    with _LOCK:
-        if stamp.is_file():
-            return target
-        target.mkdir(parents=True, exist_ok=True)
-        tmp = target / "model.bin.tmp"
-        log.info("joining Whisper base from %d parts into %s (once)", len(parts), target)
-        h = hashlib.sha256()
-        with tmp.open("wb") as out:
-            for part in parts:
-                with part.open("rb") as f:
-                    for block in iter(lambda f=f: f.read(1 << 20), b""):
-                        h.update(block)
-                        out.write(block)
-        if h.hexdigest() != BASE_SHA256:
-            tmp.unlink(missing_ok=True)
-            raise ConfigError("The Whisper base parts do not join into the expected model (hash mismatch).",
-                              code="stt.model_corrupt", hint=f"Reinstall them with: {BASE_EXTRA}")
-        tmp.replace(target / "model.bin")
-        for name in BASE_FILES:
-            shutil.copyfile(parts[0].parent / name, target / name)
-        stamp.write_text(BASE_SHA256 + "\n", encoding="utf-8")
+    models.join_parts(parts, model_bin, sha256=BASE_SHA256, label="Whisper base", bad_code="stt.model_corrupt",
+                      reinstall=BASE_EXTRA, progress=progress)
+    for name in BASE_FILES:
+        shutil.copyfile(parts[0].parent / name, target / name)
     return target
 
 
@@ -114,8 +79,6 @@ def resolve_model(spec: str, cache_dir: Path) -> Path:
 
 
 def _main() -> None:  # python -m sayso.stt.models --prepare
-    import sys
-
     from sayso.config import load_settings
 
     settings = load_settings()
@@ -123,7 +86,7 @@ def _main() -> None:  # python -m sayso.stt.models --prepare
         if not base_parts():
             print(f"Whisper base is not installed; nothing to prepare ({BASE_EXTRA}).")
             return
-        print(whisper_base_dir(settings.cache_dir))
+        print(whisper_base_dir(settings.cache_dir, progress=sys.stderr.isatty()))
 
 
 if __name__ == "__main__":
