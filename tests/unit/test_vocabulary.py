@@ -195,3 +195,14 @@ def test_without_a_list_the_last_link_counts_links_and_an_empty_page_asks() -> N
     v = vocab_on(page(links=("Home", "Blog", "About")))
     assert ref("the last link", v).calls[0].args == {"index": 3}
     assert ref("the last link", vocab_on(page())).question == WHICH
+
+
+def test_a_tab_is_found_by_its_title() -> None:
+    state = page(links=("Home",))
+    tabs = (TabInfo(1, "Shop", state.url, True), TabInfo(2, "Cats - Wikipedia", "https://en.wikipedia.org/wiki/Cat", False),
+            TabInfo(3, "Inbox (3) - Gmail", "https://mail.google.com/", False))
+    v = vocab_on(BrowserState(url=state.url, title="Shop", tabs=tabs, items=state.items))
+    r = ref("go to the wikipedia tab", v)
+    assert r is not None and r.calls[0].name == "switch_tab" and r.calls[0].args == {"index": 2}
+    assert ref("switch to the gmail tab", v).calls[0].args == {"index": 3}
+    assert ref("go to the next tab", v) is None  # the fast path's: next/previous/number

@@ -8,6 +8,7 @@ the fast path guesses a website and before the LLM:
   own page that means going back to the list first). They count what the click tool counts: the
   results-like list when the page has one (3+ results), else the links and buttons in reading
   order, so "click" with an ``index`` does the rest (numbered links stay as they are).
+* "go to the wikipedia tab": the open tab whose title fits (``switch_tab`` by its number).
 * "open / go to / show me the X page (link, button, section)": a link or button on the current
   page whose text matches X is clicked, not a website called X guessed. Without the word
   "page"/"link", a known site name ("open google") stays a site; any other name is looked for on
@@ -42,6 +43,7 @@ _NUMBER = re.compile(rf"^{_VERB}{_DET}(?:number|no|#)\s*(?P<n>\d{{1,3}})$")
 _RELATIVE = re.compile(rf"^{_VERB}(?:the|that|this)\s+(?P<which>last|next|previous|final|following|other)"
                        rf"(?:\s+{_NOUN})$|^{_VERB}(?P<which2>next|previous) (?:1|one)$")
 _SUFFIX = r"(?:page|link|button|section|tab|menu|area|part)"
+_TAB = re.compile(r"^(?:(?:switch|go|change|move|jump|take me)\s+)?(?:back\s+)?to\s+(?:the\s+|my\s+)?(?P<name>.+?)\s+tab$")
 _NAMED = re.compile(r"^(?P<verb>" + "|".join(re.escape(v) for v in NAV_VERBS) +
                     rf")\s+(?:the\s+|my\s+|our\s+)?(?P<name>.+?)(?:\s+(?P<suffix>{_SUFFIX}))?$")
 
@@ -104,11 +106,28 @@ def _fits(name: str, t: str) -> bool:
     return bool(want) and all(_word_in(w, t.split()) for w in want)
 
 
+def _tab(norm: str, vocab: Vocabulary) -> Reference | None:
+    """"go to the wikipedia tab": the open tab whose title fits the words."""
+    m = _TAB.match(norm)
+    if not m:
+        return None
+    name = m.group("name").strip()
+    found = {t.key: t for t in vocab.page if t.kind == "tab" and _fits(name, t.key)}
+    if len(found) == 1:
+        return Reference([next(iter(found.values())).call])
+    if len(found) > 1:
+        names = [f"'{t.text[:60]}'" for t in list(found.values())[:3]]
+        return Reference(question=f"Which tab: {', '.join(names[:-1])} or {names[-1]}?")
+    return None
+
+
 def _named(norm: str, vocab: Vocabulary) -> Reference | None:
     m = _NAMED.match(norm)
     if not m or not vocab.page:
         return None
     name, suffix = m.group("name").strip(), m.group("suffix")
+    if suffix == "tab":
+        return None  # a tab by its title: _tab
     if not name or re.search(r"\.[a-z]{2,}(?:/|$)", name):
         return None  # a spoken address: the fast path opens it
     known_site = site_for(name) is not None
@@ -147,4 +166,4 @@ def resolve(norm: str, vocab: Vocabulary, planned: list[ToolCall] | None = None)
         return ref
     if planned is not None and not (len(planned) == 1 and planned[0].name == "navigate"):
         return None
-    return _named(norm, vocab)
+    return _tab(norm, vocab) or _named(norm, vocab)
