@@ -347,3 +347,17 @@ async def test_an_unfinished_request_does_not_start_thinking(said: dict[str, np.
                     on_final=lambda t: told.append(t.text if t is not None else None))
     assert len(await run_unpaced(seg, audio)) == 1
     assert told == ["search for cheap flights"]
+
+
+def test_any_chunk_size_gives_the_same_turns_at_the_same_samples(phrases: list[np.ndarray]) -> None:
+    """Frames are scored as soon as they are complete: the chunking never moves a decision."""
+    audio, _ = stream(phrases[:2])
+    seen = []
+    for step in (37, 320, 512, 4000, audio.size):  # 2.3 ms ... 20 ms, 32 ms, 250 ms, all at once
+        events: list[TurnEvent] = []
+        seg = Segmenter(config=SegmenterConfig(), sink=events.append)
+        for i in range(0, audio.size, step):
+            seg.feed(AudioChunk(samples=audio[i:i + step], rate=SAMPLE_RATE))
+        seg.flush()
+        seen.append([(e.type, e.data["stream_ms"]) for e in events])
+    assert len(seen[0]) == 4 and all(s == seen[0] for s in seen)

@@ -48,8 +48,10 @@ class Parts:
             return Segmenter(settings=self.settings, sink=sink)
         from sayso.agent.fastpath import is_complete_command
 
+        # the assistant thinks early on the words heard as the user falls silent (agent/early.py)
+        on_final = self.assistant.speculate if self.assistant is not None else None
         return Segmenter(settings=self.settings, sink=sink, transcriber=self.stt.transcribe,
-                         is_complete=is_complete_command, on_final=self.assistant.speculate)
+                         is_complete=is_complete_command, on_final=on_final)
 
     async def close(self) -> None:
         for what, closer in (("assistant", self.assistant), ("components", self.components)):
