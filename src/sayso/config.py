@@ -99,9 +99,9 @@ class Settings(BaseSettings):
 
     # speech to text
     stt: str = "faster-whisper"
-    """Speech-to-text backend: faster-whisper, transformers, or wyoming://HOST:PORT."""
+    """Speech-to-text backend: faster-whisper, moonshine, transformers, or wyoming://HOST:PORT."""
     stt_model: str = ""
-    """Whisper model: empty for the bundled tiny.en, a directory, or a model name."""
+    """Model of the backend: empty for its bundled one (faster-whisper: tiny.en, moonshine: base-en), a directory, or a name."""
     stt_device: Literal["auto", "cpu", "cuda"] = "auto"
     """Device for speech-to-text."""
     stt_threads: int = Field(default=2, ge=1, le=64)
@@ -116,6 +116,8 @@ class Settings(BaseSettings):
     """Language for multilingual Whisper models (empty to detect); English-only models ignore it."""
     stt_pad_ms: int = Field(default=400, ge=0, le=2000)
     """Silence added before and after each utterance given to Whisper (helps tightly cut audio)."""
+    stt_window: Literal["full", "short"] = "full"
+    """faster-whisper: Whisper's 30 s encoder window (full), or a window sized to the audio (short: ~5x faster on commands)."""
     stt_word_timestamps: bool = False
     """Word times in every live transcript (costs time); 'sayso transcribe --json' always has them."""
     stt_prompt: str = ""
@@ -280,7 +282,7 @@ class Settings(BaseSettings):
     @field_validator("stt")
     @classmethod
     def _check_stt(cls, value: str) -> str:
-        return _check_backend("stt", value, ("faster-whisper", "transformers"))
+        return _check_backend("stt", value, ("faster-whisper", "moonshine", "transformers"))
 
     @field_validator("tts")
     @classmethod

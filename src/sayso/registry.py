@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 BACKENDS: dict[str, dict[str, str]] = {
     "stt": {
         "faster-whisper": "sayso.stt.faster_whisper:FasterWhisperStt",
+        "moonshine": "sayso.stt.moonshine:MoonshineStt",
         "transformers": "sayso.stt.transformers_whisper:TransformersWhisperStt",
         "wyoming": "sayso.stt.wyoming:WyomingStt",
     },

@@ -26,7 +26,7 @@ def test_env_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     ("key", "value", "needle"),
     [
         ("SAYSO_LLM", "gpt9", "'auto', 'embedded', 'ollama' or 'openai'"),
-        ("SAYSO_STT", "vosk", "faster-whisper, transformers"),
+        ("SAYSO_STT", "vosk", "faster-whisper, moonshine, transformers"),
         ("SAYSO_STT_THREADS", "many", "integer"),
         ("SAYSO_VAD_SILENCE_MS", "10", "greater than or equal to 50"),
         ("SAYSO_OLLAMA_HOST", "localhost:11434", "http://"),

@@ -5,6 +5,9 @@ table in docs/speech.md): int8, greedy decoding (beam 1), ``without_timestamps``
 times are asked for, ``condition_on_previous_text=False``, one temperature (no fallback
 re-decoding), ``stt_pad_ms`` of silence added before and after each utterance (helps tiny.en
 a lot on tightly cut audio), and no faster-whisper VAD: the segmenter does the endpointing.
+``stt_window = "short"`` decodes through CTranslate2 directly with a mel window sized to the
+audio instead of 30 s (:meth:`FasterWhisperStt._short_window`). The audio limit, VAD gate and
+hallucination filter are the shared policy of :mod:`sayso.stt.base`.
 
 One loaded model is shared by every ``FasterWhisperStt`` with the same model/device/threads in
 the process; inference on it is serialised by a lock (CTranslate2 would otherwise split the
@@ -24,13 +27,18 @@ from typing import Any
 
 import numpy as np
 
-from sayso.audio.convert import to_16k_mono
-from sayso.errors import AudioError, SttError
-from sayso.stt import filters
+from sayso.errors import SttError
+from sayso.stt import base, decoding
+from sayso.stt.base import replace_audio, to_stt_audio
 from sayso.stt.models import resolve_model
-from sayso.types import SAMPLE_RATE, AudioChunk, Transcript, Utterance, Word
+from sayso.types import SAMPLE_RATE, Transcript, Utterance, Word
+
+__all__ = ["FasterWhisperStt", "replace_audio", "to_stt_audio", "unload_all"]
 
 log = logging.getLogger(__name__)
+
+SHORT_MIN_FRAMES = 1000  # 10 s of mel frames: the short window's smallest size
+SHORT_EXTRA_FRAMES = 200  # mel frames of padding past the audio
 
 
 @dataclass
@@ -73,20 +81,12 @@ def unload_all() -> None:
         _MODELS.clear()
 
 
-def to_stt_audio(chunk: AudioChunk) -> np.ndarray:
-    """16 kHz mono float32, as faster-whisper assumes for numpy input."""
-    arr = np.asarray(chunk.samples)
-    if chunk.rate == SAMPLE_RATE and chunk.channels == 1 and arr.ndim == 1 and arr.dtype == np.float32:
-        return np.clip(np.nan_to_num(arr), -1.0, 1.0)
-    return to_16k_mono(chunk).samples
-
-
 class FasterWhisperStt:
     """The ``Stt`` protocol on faster-whisper. ``FasterWhisperStt(settings=settings)``."""
 
     name = "faster-whisper"
 
-    def __init__(self, *, settings: Any, **options: Any) -> None:
+    def __init__(self, *, settings: Any, window: str | None = None, **options: Any) -> None:
         self.settings = settings
         self.model_path = resolve_model(settings.stt_model, settings.cache_dir)
         self.device = _device(settings.stt_device)
@@ -96,6 +96,7 @@ class FasterWhisperStt:
         self.beam_size = int(settings.stt_beam_size)
         self.pad_s = float(getattr(settings, "stt_pad_ms", 400)) / 1000.0
         self.word_timestamps = bool(getattr(settings, "stt_word_timestamps", False))
+        self.window = window or settings.stt_window
         lang = getattr(settings, "stt_language", "en")
         self.language = lang or None
         # decode options: overridable per instance (scripts/measure_speech.py compares them)
@@ -160,8 +161,10 @@ class FasterWhisperStt:
         return await asyncio.to_thread(self.transcribe_sync, utt)
 
     # ---------------------------------------------------------------- blocking
-    def _decode_options(self, model: Any, *, words: bool | None = None) -> dict[str, Any]:
+    def _decode_options(self, model: Any, *, words: bool | None = None, prompt: str = "") -> dict[str, Any]:
         opts = dict(self.options)
+        if prompt:  # the page vocabulary, after any fixed prompt
+            opts["initial_prompt"] = f"{opts.get('initial_prompt') or ''} {prompt}".strip()
         want_words = self.word_timestamps if words is None else words
         opts.setdefault("word_timestamps", want_words)
         opts.setdefault("without_timestamps", not want_words)
@@ -171,48 +174,71 @@ class FasterWhisperStt:
 
     def transcribe_sync(self, utt: Utterance, *, words: bool | None = None) -> Transcript:
         """Transcribe in the calling thread (``transcribe`` runs this in a worker thread)."""
-        t0 = time.perf_counter()
-        audio = to_stt_audio(utt.audio)
-        duration = audio.shape[0] / SAMPLE_RATE
-        limit = float(self.settings.stt_max_audio_s)
-        if duration > limit:
-            raise AudioError(f"The audio is {duration:.0f} s long; the limit is {limit:.0f} s.",
-                             code="audio.too_long")
-        speech = filters.speech_ms_of(replace_audio(utt, audio), threshold=self.settings.vad_threshold)
-        if not filters.has_speech(speech, min_speech_ms=self.settings.vad_min_speech_ms):
-            log.debug("no speech in %.2f s of audio: not sent to Whisper", duration)
-            return Transcript(text="", no_speech_prob=1.0, audio_s=duration,
-                              elapsed_ms=(time.perf_counter() - t0) * 1000)
+        admitted = base.admit(utt, self.settings)
+        if not admitted.has_speech:
+            log.debug("no speech in %.2f s of audio: not sent to Whisper", admitted.duration_s)
+            return base.silence(admitted)
         pad = np.zeros(int(self.pad_s * SAMPLE_RATE), dtype=np.float32)
-        padded = np.concatenate([pad, audio, pad]) if pad.size else audio
+        padded = np.concatenate([pad, admitted.audio, pad]) if pad.size else admitted.audio
+        want_words = self.word_timestamps if words is None else words
+        if self.window == "short" and not want_words:
+            text, no_speech, logprob = self._short_window(padded, prompt=utt.prompt)
+            return base.finish(admitted, text, no_speech_prob=no_speech, avg_logprob=logprob)
         model = self._model()
         try:
             with self._shared.lock:
-                opts = self._decode_options(model, words=words)
-                if utt.prompt:  # the page vocabulary, after any fixed prompt
-                    opts["initial_prompt"] = f"{opts.get('initial_prompt') or ''} {utt.prompt}".strip()
-                segments, _info = model.transcribe(padded, **opts)
+                segments, info = model.transcribe(padded, **self._decode_options(model, words=words,
+                                                                                  prompt=utt.prompt))
                 segs = list(segments)  # decoding happens here, inside the worker thread
         except Exception as exc:
             raise SttError(f"Speech recognition failed: {exc}.") from exc
         text = " ".join(s.text.strip() for s in segs if s.text.strip()).strip()
         no_speech = max((s.no_speech_prob for s in segs), default=1.0)
         logprob = float(np.mean([s.avg_logprob for s in segs])) if segs else 0.0
+        duration = admitted.duration_s
         word_list = tuple(
             Word(text=w.word.strip(), start_s=min(max(0.0, round(float(w.start) - self.pad_s, 3)), duration),
                  end_s=min(max(0.0, round(float(w.end) - self.pad_s, 3)), duration),
                  probability=float(w.probability))
             for s in segs for w in (s.words or ())
         )
-        if filters.is_hallucination(text, speech_ms=speech, no_speech_prob=no_speech):
-            log.info("dropped a likely hallucination (%d chars, %.0f ms of speech)", len(text), speech)
-            text, word_list = "", ()
-        return Transcript(text=text, words=word_list, language=_info.language or "en",
-                          no_speech_prob=float(no_speech), avg_logprob=logprob, audio_s=duration,
-                          elapsed_ms=(time.perf_counter() - t0) * 1000)
+        return base.finish(admitted, text, words=word_list, language=info.language or "en",
+                           no_speech_prob=no_speech, avg_logprob=logprob)
 
+    def _short_window(self, padded: np.ndarray, *, prompt: str = "") -> tuple[str, float, float]:
+        """Greedy decode through ``ctranslate2.models.Whisper.generate`` on a short mel window.
 
-def replace_audio(utt: Utterance, audio: np.ndarray) -> Utterance:
-    from dataclasses import replace
+        The mel features are padded to max(1000, frames + 200) instead of Whisper's 3000 (the
+        encoder's cost follows the window), the output is capped at prompt + 6 + 6 tokens per
+        second of audio, and an immediate phrase repeat is cut: without those two guards the
+        short window made Whisper loop or run on.
+        """
+        import ctranslate2
+        from faster_whisper.tokenizer import Tokenizer
 
-    return replace(utt, audio=AudioChunk(samples=audio, rate=SAMPLE_RATE, channels=1))
+        model = self._model()
+        tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe",
+                              language=(self.language or "en") if model.model.is_multilingual else "en")
+        feats = model.feature_extractor(padded)
+        frames = feats.shape[-1]
+        window = min(3000, max(SHORT_MIN_FRAMES, frames + SHORT_EXTRA_FRAMES))
+        mel = np.zeros((1, feats.shape[0], window), dtype=np.float32)
+        mel[0, :, : min(frames, window)] = feats[:, :window]
+        initial = self._decode_options(model, prompt=prompt).get("initial_prompt")
+        tokens: list[int] = []
+        if initial:
+            tokens += [tokenizer.sot_prev, *tokenizer.encode(" " + str(initial).strip())[-200:]]
+        tokens += [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+        cap = len(tokens) + decoding.token_cap(padded.size / SAMPLE_RATE, per_s=6, base=6)
+        try:
+            with self._shared.lock:
+                res = model.model.generate(
+                    ctranslate2.StorageView.from_array(mel), [tokens], beam_size=self.beam_size,
+                    max_length=cap, return_scores=True, return_no_speech_prob=True,
+                    suppress_blank=True, suppress_tokens=[-1],
+                )[0]
+        except Exception as exc:
+            raise SttError(f"Speech recognition failed: {exc}.") from exc
+        ids = [t for t in decoding.cut_repeat(res.sequences_ids[0]) if t < tokenizer.eot]
+        score = float(res.scores[0]) if res.scores else 0.0
+        return tokenizer.decode(ids).strip(), float(res.no_speech_prob), score

@@ -1,4 +1,4 @@
-"""Which Whisper model to load: the bundled tiny.en, a directory, or Whisper base from its parts.
+"""Which Whisper model to load (Moonshine's is :mod:`sayso.stt.moonshine_convert`): the bundled tiny.en, a directory, or Whisper base from its parts.
 
 ``stt_model`` may be:
 
@@ -17,9 +17,14 @@ import logging
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sayso import models
 from sayso.errors import ConfigError
+
+if TYPE_CHECKING:
+    from sayso.config import Settings
+    from sayso.doctor import Check
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +83,42 @@ def resolve_model(spec: str, cache_dir: Path) -> Path:
     )
 
 
+def doctor_checks(settings: Settings) -> list[Check]:
+    """The speech-to-text backend and model in use, as `sayso doctor` reports them."""
+    from sayso.doctor import Check
+    from sayso.stt import moonshine_convert
+
+    fix = ".venv/bin/python -m sayso.stt.models --prepare   (or: make setup)"
+    chosen = settings.stt
+    if chosen == "faster-whisper":
+        name = settings.stt_model or "tiny.en (bundled)"
+        return [Check("stt", "speech-to-text", "ok",
+                      f"faster-whisper {name}, {settings.stt_window} window, {settings.stt_threads} threads")]
+    if chosen != "moonshine":
+        return [Check("stt", "speech-to-text", "ok", chosen)]
+    target = moonshine_convert.prepared_dir
+    try:
+        path = target(settings.cache_dir, prepare=False)
+    except ConfigError as exc:
+        return [Check("stt", "speech-to-text", "missing", f"moonshine base-en: {exc.message}",
+                      fix=fix if moonshine_convert.source_dir() else (exc.hint or fix))]
+    size = sum(p.stat().st_size for p in path.glob("*.onnx")) / 1e6
+    return [Check("stt", "speech-to-text", "ok",
+                  f"moonshine base-en (int8 ONNX, {size:.0f} MB, sha256 verified) in {path}, "
+                  f"{settings.stt_threads} thread(s)")]
+
+
 def _main() -> None:  # python -m sayso.stt.models --prepare
     from sayso.config import load_settings
 
     settings = load_settings()
     if "--prepare" in sys.argv[1:]:
+        from sayso.stt.moonshine_convert import prepared_dir, source_dir
+
+        if source_dir() is None:
+            print("Moonshine base-en is not installed (moonshine-cpp); nothing to convert.")
+        else:
+            print(prepared_dir(settings.cache_dir))
         if not base_parts():
             print(f"Whisper base is not installed; nothing to prepare ({BASE_EXTRA}).")
             return

@@ -31,9 +31,8 @@ import numpy as np
 import torch
 import transformers  # noqa: F401
 
-from sayso.errors import AudioError, ConfigError, SttError
-from sayso.stt import filters
-from sayso.stt.faster_whisper import replace_audio, to_stt_audio
+from sayso.errors import ConfigError, SttError
+from sayso.stt import base
 from sayso.types import SAMPLE_RATE, AudioChunk, Transcript, Utterance, Word
 
 log = logging.getLogger(__name__)
@@ -128,18 +127,11 @@ class TransformersWhisperStt:
         return await asyncio.to_thread(self.transcribe_sync, utt)
 
     def transcribe_sync(self, utt: Utterance, *, words: bool | None = None) -> Transcript:
-        t0 = time.perf_counter()
-        audio = to_stt_audio(utt.audio)
-        duration = audio.shape[0] / SAMPLE_RATE
-        limit = float(self.settings.stt_max_audio_s)
-        if duration > limit:
-            raise AudioError(f"The audio is {duration:.0f} s long; the limit is {limit:.0f} s.",
-                             code="audio.too_long")
+        admitted = base.admit(utt, self.settings)
+        if not admitted.has_speech:
+            return base.silence(admitted)
+        audio, duration = admitted.audio, admitted.duration_s
         want_words = self.word_timestamps if words is None else words
-        speech = filters.speech_ms_of(replace_audio(utt, audio), threshold=self.settings.vad_threshold)
-        if not filters.has_speech(speech, min_speech_ms=self.settings.vad_min_speech_ms):
-            return Transcript(text="", no_speech_prob=1.0, audio_s=duration,
-                              elapsed_ms=(time.perf_counter() - t0) * 1000)
         pieces = [(0.0, audio)] if duration <= WINDOW_S else self._pieces(audio)
         texts, word_list, no_speech, logprobs = [], [], [], []
         for offset, piece in pieces:
@@ -152,11 +144,8 @@ class TransformersWhisperStt:
             logprobs.append(lp)
         text = " ".join(t for t in texts if t).strip()
         ns = max(no_speech) if len(no_speech) == 1 else float(np.mean(no_speech))
-        if filters.is_hallucination(text, speech_ms=speech, no_speech_prob=ns):
-            text, word_list = "", []
-        return Transcript(text=text, words=tuple(word_list), language=self.language or "en",
-                          no_speech_prob=ns, avg_logprob=float(np.mean(logprobs)), audio_s=duration,
-                          elapsed_ms=(time.perf_counter() - t0) * 1000)
+        return base.finish(admitted, text, words=tuple(word_list), language=self.language or "en",
+                           no_speech_prob=ns, avg_logprob=float(np.mean(logprobs)))
 
     def _pieces(self, audio: np.ndarray) -> list[tuple[float, np.ndarray]]:
         """Cut long audio at pauses into pieces the model's 30 s window can take."""
