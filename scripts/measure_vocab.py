@@ -16,6 +16,9 @@ its tool (and key argument) match the expected one; "answer" rows are right when
 done. A recovery that asks ("Did you mean ...?") counts as right only in the "asked" column:
 it did not act on a guess, but it did not act either.
 
+``--prompt`` transcribes (and scores) with the page vocabulary as Whisper's initial prompt, so
+the two can be compared on the same clips; ``stt_ms`` in the JSON has the median STT time.
+
 ``cost`` times one utterance's local decision against a page with 5,000 links (after the
 vocabulary was refreshed), beside the fast path alone; ``--browser`` also times reading the
 state (links and results included) in real Chromium against reading only the URL and title.
@@ -29,6 +32,7 @@ import os
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +59,7 @@ def dev_rows() -> list[tuple[str, str]]:
     return rows
 
 
-def transcribe(out: Path) -> None:
+def transcribe(out: Path, *, prompt: bool = False, voices_wanted: str = "") -> None:
     from measure_speech import cut_utterances, in_stream
 
     from sayso.audio.convert import to_16k_mono
@@ -69,27 +73,51 @@ def transcribe(out: Path) -> None:
     rows = dev_rows()
     voices: dict[str, Any] = {f"espeak {v}": EspeakTts(settings=settings, voice=v) for v in ESPEAK_VOICES}
     voices["piper joe"] = PiperTts(settings=settings)
+    if voices_wanted:
+        voices = {k: v for k, v in voices.items() if k in voices_wanted.split(",")}
     stt = FasterWhisperStt(settings=settings)
-    result: dict[str, Any] = {"load_average_start": os.getloadavg(), "rows": rows, "transcripts": {}}
+    bias = ""
+    if prompt:  # the page vocabulary of the test site's home page, as Whisper's initial prompt
+        from sayso.agent.vocabulary import Vocabulary
+
+        vocab = Vocabulary()
+        vocab.update(home_state())
+        bias = vocab.prompt()
+    name = "transcripts-prompt.json" if prompt else "transcripts.json"
+    result: dict[str, Any] = {"load_average_start": os.getloadavg(), "rows": rows, "transcripts": {},
+                              "prompt": bias, "stt_ms": {}}
     for label, tts in voices.items():
         for cond, noise in (("clean", None), (f"{SNR_DB:.0f} dB", SNR_DB)):
             key = f"{label}, {cond}"
-            heard = []
+            heard, times, plain_times = [], [], []
             for i, (text, _) in enumerate(rows):
                 chunks = tts.synthesize_sync(text)
                 audio = np.concatenate([np.asarray(c.samples) for c in chunks])
                 clip = to_16k_mono(AudioChunk(samples=audio, rate=chunks[0].rate)).samples
                 utts = cut_utterances(in_stream(clip, noise_db=noise, seed=i), settings)
                 parts = []
-                for utt in utts:
-                    tr = stt.transcribe_sync(utt)
+                for j, utt in enumerate(utts):
+                    if bias:  # the same clip without the prompt too, in alternating order (same load)
+                        pair = [("", plain_times), (bias, times)]
+                        for p, where in (pair if (i + j) % 2 else pair[::-1]):
+                            t0 = time.perf_counter()
+                            got = stt.transcribe_sync(replace(utt, prompt=p))
+                            where.append((time.perf_counter() - t0) * 1000)
+                            if p:
+                                tr = got
+                    else:
+                        tr = stt.transcribe_sync(utt)
+                        times.append(tr.elapsed_ms)
                     parts.append({"text": tr.text, "no_speech_prob": tr.no_speech_prob,
                                   "avg_logprob": tr.avg_logprob})
                 heard.append(parts)
             result["transcripts"][key] = heard
+            result["stt_ms"][key] = statistics.median(times) if times else 0.0
+            if plain_times:
+                result.setdefault("stt_ms_without_prompt", {})[key] = statistics.median(plain_times)
             print(key, "done", file=sys.stderr)
             out.mkdir(parents=True, exist_ok=True)
-            (out / "transcripts.json").write_text(json.dumps(result, indent=1))
+            (out / name).write_text(json.dumps(result, indent=1))
 
 
 # the test site's home page, as the browser state carries it (for "click login", "click on news")
@@ -109,14 +137,14 @@ def home_state() -> Any:
                         items=items)
 
 
-def score(out: Path) -> None:
+def score(out: Path, name: str = "transcripts.json") -> None:
     from sayso.agent import fastpath
     from sayso.agent.evaluate import Case, call_matches
     from sayso.agent.recognise import understand
     from sayso.agent.vocabulary import Vocabulary
     from sayso.stt.filters import doubtful
 
-    data = json.loads((out / "transcripts.json").read_text())
+    data = json.loads((out / name).read_text())
     rows = [Case(u, *(e.split(":", 1) if ":" in e else (e, ""))) for u, e in data["rows"]]
     vocab = Vocabulary()
     vocab.update(home_state())
@@ -259,11 +287,14 @@ def main() -> None:
     ap.add_argument("stage", choices=("transcribe", "score", "cost"))
     ap.add_argument("--out", type=Path, default=Path("/tmp/sayso-vocab"))
     ap.add_argument("--browser", action="store_true", help="cost: also the state read in real Chromium")
+    ap.add_argument("--prompt", action="store_true",
+                    help="transcribe/score with the page vocabulary as Whisper's prompt (transcripts-prompt.json)")
+    ap.add_argument("--voices", default="", help="transcribe: only these voices (comma list, e.g. 'espeak en-us')")
     args = ap.parse_args()
     if args.stage == "transcribe":
-        transcribe(args.out)
+        transcribe(args.out, prompt=args.prompt, voices_wanted=args.voices)
     elif args.stage == "score":
-        score(args.out)
+        score(args.out, "transcripts-prompt.json" if args.prompt else "transcripts.json")
     else:
         cost()
         if args.browser:
