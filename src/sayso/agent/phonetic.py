@@ -92,14 +92,6 @@ def phonemes(text: str) -> str:
     return _CACHE.get(words) if words else ""
 
 
-def similarity(heard: str, name: str) -> float:
-    """0-100: how alike the two sound (rapidfuzz ratio, an indel distance, on the sound keys)."""
-    a, b = phonemes(heard), phonemes(name)
-    if not a or not b:
-        return 0.0
-    return float(fuzz.ratio(a, b))
-
-
 def by_sound(term: Term) -> bool:
     """Whether ``term`` is compared by sound (long page titles are compared as text)."""
     return term.kind in ("command", "site") or term.key.count(" ") < MAX_SOUND_WORDS
@@ -138,14 +130,15 @@ class Guess:
         """The one question to ask when not sure ("Did you mean Amazon?")."""
         if self.term.kind == "site":
             return f"Did you mean {_title(self.term.text)}?"
-        if self.term.kind == "command":
-            return f"Did you mean '{self.term.text}'?"
-        return f"Did you mean '{self.term.text}'?"
+        return f"Did you mean '{self.term.text}'?"  # a command phrase, or the words of a link
+
+
+_ACRONYMS = frozenset({"bbc", "nyt", "imdb"})
 
 
 def _title(name: str) -> str:
-    return " ".join(w if w.isupper() else (w.upper() if len(w) <= 3 and w in ("bbc", "nyt", "imdb") else
-                                          w.capitalize()) for w in name.split())
+    """A site name as written: 'new york times' -> 'New York Times', 'bbc news' -> 'BBC News'."""
+    return " ".join(w.upper() if w in _ACRONYMS else w.capitalize() for w in name.split())
 
 
 def _split_verb(norm: str, verbs: tuple[str, ...]) -> tuple[str, str] | None:
