@@ -171,7 +171,7 @@ def test_sayso_say_through_wyoming_piper_then_transcribe_through_wyoming_faster_
     assert result["backend"] == "wyoming" and result["model"].endswith("model")  # the peer's name
 
 
-def test_say_rate_and_a_server_without_a_voice_are_one_sentence(whisper_peer: str, piper_peer: str,
+def test_say_rate_a_server_without_a_voice_and_no_chatterbox_are_one_sentence(whisper_peer: str, piper_peer: str,
                                                                  tmp_path: Path) -> None:
     rate = _sayso("say", "hello there", "-o", str(tmp_path / "r.wav"), "--rate", "1.2",
                   env={"SAYSO_TTS": piper_peer}, cwd=tmp_path)
@@ -185,6 +185,14 @@ def test_say_rate_and_a_server_without_a_voice_are_one_sentence(whisper_peer: st
         "text-to-speech voice (it offers speech-to-text only). Set SAYSO_TTS=piper to speak on "
         "this machine.")
     assert not (tmp_path / "n.wav").exists()
+    port = free_port()  # nothing listens: Chatterbox was never installed or started
+    chatterbox = _sayso("say", "hello there", "-o", str(tmp_path / "c.wav"),
+                        env={"SAYSO_TTS": "chatterbox", "SAYSO_CHATTERBOX_URL": f"wyoming://127.0.0.1:{port}"},
+                        cwd=tmp_path)
+    assert chatterbox.returncode == 1 and chatterbox.stderr.strip().splitlines()[-1] == (
+        f"error: The Chatterbox worker at 127.0.0.1:{port} is not running (connection refused). "
+        "Start it (sayso worker install chatterbox, then sayso worker serve --tts chatterbox "
+        f"--port {port}) or set SAYSO_TTS=piper to speak on this machine.")
 
 
 async def test_sayso_transcribes_a_rendered_command_through_wyoming_faster_whisper(
