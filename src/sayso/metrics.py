@@ -40,7 +40,15 @@ from prometheus_client import (
     start_http_server,
 )
 
-from sayso.events import TurnEvent, durations
+from sayso.events import (
+    BrowserStateChanged,
+    ErrorEvent,
+    IntentEnd,
+    ToolEnd,
+    ToolStart,
+    TurnEvent,
+    durations,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +65,17 @@ def turn_path(events: list[TurnEvent]) -> str:
     """How a turn was handled: ``fast`` (local intent), ``llm``, or ``none`` (no intent)."""
     for ev in events:
         if ev.type == "intent-end":
-            return "fast" if ev.data.get("local") else "llm"
+            return "fast" if ev.get(IntentEnd).local else "llm"
     for ev in events:
         if ev.type == "llm-first-token":
             return "llm"
     return "none"
+
+
+def turn_timings(events: list[TurnEvent]) -> dict[str, float]:
+    """The turn's stage durations: its summary's, else measured from its events."""
+    summary = events[-1].summary if events else None
+    return dict(summary.timings_ms) if summary is not None else durations(events)
 
 
 def turn_outcome(events: list[TurnEvent]) -> str:
@@ -110,21 +124,20 @@ class Metrics:
 
     def observe(self, event: TurnEvent) -> None:
         """Account one event; a turn's latencies are observed when its end arrives."""
-        data = event.data or {}
-        if event.type == "error":
-            self.errors.labels(code=str(data.get("code") or "unknown")).inc()
-        elif event.type == "tool-start":
+        p = event.payload
+        if isinstance(p, ErrorEvent):
+            self.errors.labels(code=p.code or "unknown").inc()
+        elif isinstance(p, ToolStart):
             with self._lock:
-                self._tool_t0[(event.turn_id, str(data.get("tool", "?")))] = event.t_ms
-        elif event.type == "tool-end":
-            tool = str(data.get("tool", "?"))
-            ok = data.get("ok", True)
+                self._tool_t0[(event.turn_id, p.tool or "?")] = event.t_ms
+        elif isinstance(p, ToolEnd):
+            tool, ok = p.tool or "?", p.ok
             self.tool_calls.labels(tool=tool, ok="true" if ok else "false").inc()
             with self._lock:
                 t0 = self._tool_t0.pop((event.turn_id, tool), None)
             if t0 is not None:
                 self.tool_seconds.labels(tool=tool).observe(max(0.0, event.t_ms - t0) / 1000.0)
-        elif event.type == "browser-state" and data.get("relaunched"):
+        elif isinstance(p, BrowserStateChanged) and p.relaunched:
             self.browser_relaunches.inc()
         with self._lock:
             events = self._open.setdefault(event.turn_id, [])
@@ -146,7 +159,7 @@ class Metrics:
     def _finish(self, events: list[TurnEvent]) -> None:
         path = turn_path(events)
         self.turns.labels(path=path, outcome=turn_outcome(events)).inc()
-        for stage, ms in durations(events).items():
+        for stage, ms in turn_timings(events).items():
             if stage in STAGES and ms >= 0:
                 self.stage_seconds.labels(stage=stage, path=path).observe(ms / 1000.0)
 
@@ -207,8 +220,8 @@ _SHOWN = {"first_token": "llm", "first_audio": "audio"}
 def summary_line(events: list[TurnEvent]) -> str:
     """``turn done path=fast outcome=ok stt=512 intent=530 action=811 audio=900 total=933 (ms)``."""
     # "first_token=" would trip the log redaction of secrets ("token=..."): call it "llm"
-    parts = [f"{_SHOWN.get(k, k)}={v:.0f}" for k, v in durations(events).items()]
-    codes = sorted({str(ev.data.get("code")) for ev in events if ev.type == "error"})
+    parts = [f"{_SHOWN.get(k, k)}={v:.0f}" for k, v in turn_timings(events).items()]
+    codes = sorted({ev.get(ErrorEvent).code for ev in events if ev.type == "error"})
     err = f" errors={','.join(codes)}" if codes else ""
     timing = " ".join(parts) + " (ms)" if parts else "(no timings)"
     return f"turn done path={turn_path(events)} outcome={turn_outcome(events)}{err} {timing}"

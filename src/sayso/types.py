@@ -40,6 +40,7 @@ class Utterance:
     end_ms: float = 0.0
     speech_ms: float = 0.0  # how much of it the VAD judged to be speech
     turn_id: str = ""
+    end_t_ms: float = 0.0  # when the end of speech was detected, on the events' clock (0: unknown)
     # set by the segmenter when a speculative transcript of exactly this audio is ready:
     # use it instead of transcribing again
     transcript: Transcript | None = None

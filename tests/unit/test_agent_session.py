@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -13,106 +11,17 @@ import pytest
 from sayso.agent.conversation import Conversation, Exchange
 from sayso.agent.session import NO_STT, REPEAT, Assistant
 from sayso.agent.turn import NO_LLM
-from sayso.browser.base import BrowserState, PageItem, TabInfo
+from sayso.browser.base import BrowserState, PageItem
 from sayso.config import load_settings
 from sayso.errors import LlmError
+from sayso.events import TurnSummary
 from sayso.types import (
     AudioChunk,
-    ChatMessage,
-    LlmChunk,
     ToolCall,
-    ToolResult,
-    ToolSpec,
     Transcript,
     Utterance,
 )
-
-
-class FakeLlm:
-    """Replies from a script: each chat() call takes the next reply (a JSON string or plain text)."""
-
-    name = "fake"
-
-    def __init__(self, *replies: str, delay: float = 0.0) -> None:
-        self.replies = list(replies)
-        self.delay = delay
-        self.calls: list[list[ChatMessage]] = []
-        self.closed_streams = 0
-
-    async def chat(self, messages: Sequence[ChatMessage], *, tools: Sequence[ToolSpec] = (),
-                   response_format: Mapping[str, Any] | None = None,
-                   max_tokens: int | None = None) -> AsyncIterator[LlmChunk]:
-        self.calls.append(list(messages))
-        reply = self.replies.pop(0) if self.replies else '{"tool": "answer", "args": {"text": "Okay."}}'
-        try:
-            for i in range(0, len(reply), 4):  # a few characters a chunk, as tokens come
-                if self.delay:
-                    await asyncio.sleep(self.delay)
-                yield LlmChunk(text=reply[i:i + 4])
-            yield LlmChunk(done=True, finish_reason="stop", usage={"prompt_tokens": 10, "completion_tokens": 5})
-        finally:
-            self.closed_streams += 1
-
-    async def warmup(self) -> None: ...
-
-    async def close(self) -> None: ...
-
-
-class FakeBrowser:
-    def __init__(self, *, fail: set[str] | None = None, page_text: str = "") -> None:
-        self.executed: list[ToolCall] = []
-        self.fail = fail or set()
-        self.page_text = page_text
-        self.url = "http://127.0.0.1:1/"
-        self.closed = False
-
-    async def execute(self, call: ToolCall) -> ToolResult:
-        self.executed.append(call)
-        if call.name in self.fail:
-            return ToolResult(tool=call.name, ok=False, message=f"I could not {call.name}.", error_code="x.fail")
-        if call.name == "navigate":
-            self.url = f"https://{call.args['url']}/"
-        data = {"text": self.page_text} if call.name in ("summarize_page", "read_page") else {}
-        return ToolResult(tool=call.name, ok=True, message=f"Did {call.name}.", data=data)
-
-    async def state(self) -> BrowserState:
-        return BrowserState(url=self.url, title="Page", tabs=(TabInfo(1, "Page", self.url, True),))
-
-    async def screenshot(self) -> bytes | None:
-        return None
-
-    async def close(self) -> None:
-        self.closed = True
-
-
-class FakeTts:
-    name = "fake-tts"
-    sample_rate = 22050
-
-    def __init__(self) -> None:
-        self.spoken: list[str] = []
-
-    async def synthesize(self, text: str) -> AsyncIterator[AudioChunk]:
-        self.spoken.append(text)
-        yield AudioChunk(samples=np.zeros(2205, dtype=np.int16), rate=self.sample_rate)
-
-    async def warmup(self) -> None: ...
-
-    async def close(self) -> None: ...
-
-
-class FakeStt:
-    name = "fake-stt"
-
-    def __init__(self, transcript: Transcript) -> None:
-        self.transcript = transcript
-
-    async def transcribe(self, utt: Utterance) -> Transcript:
-        return self.transcript
-
-    async def warmup(self) -> None: ...
-
-    async def close(self) -> None: ...
+from tests.fakes import FakeBrowser, FakeLlm, FakeStt, FakeTts
 
 
 def answer(text: str) -> str:
@@ -139,9 +48,9 @@ def types(events: list) -> list[str]:
     return [e.type for e in events]
 
 
-def end(events: list) -> Mapping[str, Any]:
-    assert events[-1].type == "turn-end"
-    return events[-1].data
+def end(events: list) -> TurnSummary:
+    assert events[-1].type == "turn-end" and events[-1].summary is not None
+    return events[-1].summary
 
 
 async def test_fast_path_command_acts_without_the_llm() -> None:
@@ -152,7 +61,8 @@ async def test_fast_path_command_acts_without_the_llm() -> None:
     assert browser.executed == [ToolCall("scroll", {"direction": "down"})]
     assert "browser-state" in types(events)
     assert llm.calls == []
-    assert end(events)["actions"] == [{"tool": "scroll", "args": {"direction": "down"}, "ok": True, "error": None}]
+    assert [a.contract() for a in end(events).actions] == [
+        {"tool": "scroll", "args": {"direction": "down"}, "ok": True, "error": None}]
     assert end(events)["reply"] == "Did scroll."
     ts = [e.t_ms for e in events]
     assert ts == sorted(ts)

@@ -8,7 +8,8 @@ import asyncio
 from sayso.agent.session import Assistant
 from sayso.events import TurnEvent
 from sayso.types import Transcript
-from tests.unit.test_agent_session import FakeBrowser, FakeLlm, _utt, answer, end, make, tool
+from tests.fakes import FakeBrowser, FakeLlm
+from tests.unit.test_agent_session import _utt, answer, end, make, tool
 
 
 async def settled(assistant: Assistant) -> None:

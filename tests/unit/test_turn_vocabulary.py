@@ -8,7 +8,8 @@ from sayso.agent.session import REPEAT, Assistant
 from sayso.browser.base import BrowserState, PageItem, TabInfo
 from sayso.config import load_settings
 from sayso.types import Transcript
-from tests.unit.test_agent_session import FakeBrowser, FakeLlm, FakeStt, _utt, tool
+from tests.fakes import FakeBrowser, FakeLlm, FakeStt
+from tests.unit.test_agent_session import _utt, tool
 
 
 class PageBrowser(FakeBrowser):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sayso.events import TurnEvent
+from sayso.events import ActionRecord, TurnEvent, TurnSummary, durations
 from sayso.ui.render import (
     BrowserInfo,
     ConversationView,
@@ -22,7 +22,7 @@ def ev(type_: str, t: float, **data: object) -> TurnEvent:
 def test_a_voice_turn_becomes_transcript_chip_reply_and_latency() -> None:
     view = ConversationView(hands_free=True)
     view.mic_on = True
-    for e in [
+    turn = [
         ev("vad-end", 1000.0),
         ev("turn-start", 1001.0),
         ev("stt-end", 1700.0, text="click on about us"),
@@ -30,8 +30,11 @@ def test_a_voice_turn_becomes_transcript_chip_reply_and_latency() -> None:
         ev("tool-end", 1950.0, tool="click", ok=True, message="Clicked."),
         ev("reply-text", 2000.0, delta="Opened About us."),
         ev("tts-first-audio", 2400.0),
-        ev("turn-end", 2600.0),
-    ]:
+    ]
+    summary = TurnSummary(transcript="click on about us", reply="Opened About us.", source="voice",
+                          actions=(ActionRecord("click", {"text": "About us"}, True, None, "Clicked."),),
+                          timings_ms=durations([*turn, ev("turn-end", 2600.0)]))
+    for e in [*turn, TurnEvent(type="turn-end", turn_id="t1", t_ms=2600.0, data=summary)]:
         view.apply(e)
     msgs = view.messages()
     assert msgs[0] == {"role": "user", "content": "click on about us"}

@@ -14,7 +14,8 @@ from sayso.events import TurnEvent
 from sayso.types import SAMPLE_RATE, AudioChunk, Utterance
 from sayso.ui.sessions import SessionLimitError, SessionManager
 from sayso.ui.stages import Stages
-from tests.unit.ui_fakes import FakeAssistant, FakeBrowser
+from tests.fakes import FakeBrowser
+from tests.unit.ui_fakes import FakeAssistant
 
 
 class Clock:
@@ -35,7 +36,7 @@ def make_manager(*, slow: bool = False, clock: Clock | None = None, **overrides:
         return a
 
     stages = Stages(settings, assistant_factory=assistant_factory,
-                    browser_factory=lambda s: FakeBrowser(),
+                    browser_factory=lambda s: FakeBrowser(url="about:blank"),
                     segmenter_factory=lambda **kw: None)
     counts: list[int] = []
     manager = SessionManager(settings, stages, on_count=counts.append, clock=clock or Clock())
@@ -150,7 +151,7 @@ async def test_missing_assistant_is_said_in_the_chat() -> None:
         raise StageUnavailableError("the language model failed to load.")
 
     manager = SessionManager(settings, Stages(settings, assistant_factory=broken,
-                                              browser_factory=lambda s: FakeBrowser(),
+                                              browser_factory=lambda s: FakeBrowser(url="about:blank"),
                                               segmenter_factory=lambda **kw: None))
     s = await manager.get("a")
     await run(s, "text", "hello")

@@ -1,4 +1,4 @@
-"""Fakes of the Assistant and Browser protocols for the web app's unit tests (no models)."""
+"""A fake of the Assistant for the web app's unit tests (no models); the browser: tests/fakes.py."""
 
 from __future__ import annotations
 
@@ -7,32 +7,15 @@ from collections.abc import AsyncIterator
 
 import numpy as np
 
-from sayso.browser.base import BrowserState, TabInfo
-from sayso.events import TurnEvent, new_turn_id
-from sayso.types import AudioChunk, ToolCall, ToolResult, Transcript, Utterance
+from sayso.browser.base import BrowserState
+from sayso.events import ActionRecord, Cancelled, TurnEvent, TurnSummary, event, new_turn_id
+from sayso.types import AudioChunk, Transcript, Utterance
+from tests.fakes import FakeBrowser
 
 
 def tone(seconds: float = 0.3, rate: int = 22050) -> AudioChunk:
     t = np.arange(int(seconds * rate)) / rate
     return AudioChunk(samples=(0.2 * np.sin(2 * np.pi * 330 * t) * 32767).astype(np.int16), rate=rate)
-
-
-class FakeBrowser:
-    def __init__(self) -> None:
-        self.url = "about:blank"
-        self.closed = False
-
-    async def execute(self, call: ToolCall) -> ToolResult:
-        return ToolResult(tool=call.name, ok=True, message="done")
-
-    async def state(self) -> BrowserState:
-        return BrowserState(url=self.url, title="Page", tabs=(TabInfo(1, "Page", self.url, True),))
-
-    async def screenshot(self) -> bytes | None:
-        return b"\xff\xd8fake-jpeg"
-
-    async def close(self) -> None:
-        self.closed = True
 
 
 class FakeAssistant:
@@ -49,17 +32,22 @@ class FakeAssistant:
 
     async def _turn(self, tid: str, text: str | None) -> AsyncIterator[TurnEvent]:
         self._stop.clear()
-        yield TurnEvent("turn-start", tid)
+        source = "text" if text is not None else "voice"
+        yield event("turn-start", tid, source=source, text=text or "")
         if text is None:
             text = "open the test page"
-            yield TurnEvent("stt-end", tid, data={"text": text})
+            yield event("stt-end", tid, text=text)
         self.history.append(text)
-        yield TurnEvent("tool-start", tid, data={"tool": "navigate", "args": {"url": "http://127.0.0.1/x"}})
+        args = {"url": "http://127.0.0.1/x"}
+        yield event("tool-start", tid, tool="navigate", args=args)
         if self.browser is not None:
             self.browser.url = f"http://127.0.0.1/{len(self.history)}"
-        yield TurnEvent("tool-end", tid, data={"tool": "navigate", "ok": True, "message": "Opened."})
-        yield TurnEvent("browser-state", tid, data={"url": getattr(self.browser, "url", ""),
-                                                    "title": "Page", "tabs": []})
+        yield event("tool-end", tid, tool="navigate", ok=True, message="Opened.")
+        url = getattr(self.browser, "url", "")
+        yield event("browser-state", tid, url=url, title="Page", tabs=[])
+        done = dict(transcript=text, actions=(ActionRecord("navigate", args, True, None, "Opened."),),
+                    browser=BrowserState(url=url, title="Page"), source=source)
+        reply = ""
         for word in ("You said ", text, "."):
             if self.slow:
                 try:
@@ -67,13 +55,15 @@ class FakeAssistant:
                 except TimeoutError:
                     pass
             if self._stop.is_set():
-                yield TurnEvent("cancelled", tid)
+                yield TurnEvent("cancelled", tid, data=Cancelled(reply=reply, **done))  # type: ignore[arg-type]
                 return
-            yield TurnEvent("reply-text", tid, data={"delta": word})
-        yield TurnEvent("tts-first-audio", tid)
-        yield TurnEvent("audio", tid, data={"chunk": tone(rate=22050), "text": "You said it."})
-        yield TurnEvent("audio", tid, data={"chunk": tone(rate=16000), "text": "Again."})
-        yield TurnEvent("turn-end", tid)
+            reply += word
+            yield event("reply-text", tid, delta=word)
+        yield event("tts-first-audio", tid)
+        yield event("audio", tid, chunk=tone(rate=22050), text="You said it.")
+        yield event("audio", tid, chunk=tone(rate=16000), text="Again.")
+        yield TurnEvent("turn-end", tid, data=TurnSummary(reply=reply, timings_ms={"total": 5.0},  # type: ignore[arg-type]
+                                                          **done))
 
     def text_turn(self, text: str) -> AsyncIterator[TurnEvent]:
         return self._turn(new_turn_id(), text)

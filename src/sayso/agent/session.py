@@ -12,28 +12,36 @@ Use::
 Any stage may be ``None`` (not installed, failed to load): the turn says so in one sentence and
 goes on; fast-path browser commands work without an LLM, text turns without STT or TTS.
 
-Event stream (``sayso.events.TurnEvent``: ``type``, ``turn_id``, ``t_ms`` monotonic ms, ``data``),
-in order; every turn starts with ``turn-start`` and ends with exactly one of ``turn-end`` or
-``cancelled``:
+Event stream (``sayso.events.TurnEvent``: ``type``, ``turn_id``, ``t_ms`` monotonic ms, ``data``:
+the typed payload, also ``ev.payload``), in order; every turn starts with ``turn-start`` and ends
+with exactly one of ``turn-end`` or ``cancelled``:
 
 =================  ==========================================================================
-turn-start         {source: "text"|"voice", text?}
-stt-end            {text, no_speech_prob, avg_logprob, elapsed_ms}          (voice turns only)
-llm-first-token    {round}                    the LLM's first output (each round; summaries too)
-llm-end            {round, prompt_tokens, cached_tokens, completion_tokens, prompt_ms,
+turn-start         TurnStart {source: "text"|"voice", text}
+stt-end            SttEnd {text, no_speech_prob, avg_logprob, elapsed_ms}    (voice turns only)
+llm-first-token    LlmFirstToken {round}      the LLM's first output (each round; summaries too)
+llm-end            LlmEnd {round, prompt_tokens, cached_tokens, completion_tokens, prompt_ms,
                    predicted_ms}
-intent-end         {local: bool, tools: [names]}  what was decided; local = fast path, no LLM;
+intent-end         IntentEnd {local, tools}   what was decided; local = fast path, no LLM;
                    tools = [] for a plain answer
-tool-start         {tool, args}
-tool-end           {tool, ok, message, error_code}      (no page data, no page text)
-browser-state      {url, title, tabs: [{index, title, url, active}]}   after each browser tool
-reply-text         {delta}                   reply text as it is produced (join for the reply)
-tts-first-audio    {text}                    just before the first audio chunk
-audio              {chunk: AudioChunk (int16 mono, the TTS rate), text: the sentence}
-error              {code, message}           a stage failed; the turn goes on when it can
-turn-end           {transcript, reply, actions: [{tool, args, ok, error}], local, empty?}
-cancelled          {}                        the turn was cancelled (barge-in, stop)
+tool-start         ToolStart {tool, args}
+tool-end           ToolEnd {tool, ok, message, error_code}  (no page data, no page text)
+browser-state      BrowserStateChanged {url, title, tabs: [{index, title, url, active}]}
+                   after each browser tool
+reply-text         ReplyText {delta}          reply text as it is produced (join for the reply)
+tts-first-audio    TtsFirstAudio {text}       just before the first audio chunk
+audio              Audio {chunk: AudioChunk (int16 mono, the TTS rate), text: the sentence}
+error              ErrorEvent {code, message} a stage failed; the turn goes on when it can
+turn-end           TurnSummary {transcript, reply, actions: (ActionRecord {tool, args, ok, error,
+                   message, error_code}, ...), browser: BrowserState, timings_ms, local,
+                   cancelled=False, empty, source}
+cancelled          Cancelled: the TurnSummary of what was done and said before the turn was
+                   cancelled (barge-in, stop); that much is kept in the history too
 =================  ==========================================================================
+
+The segmenter adds ``vad-start``, ``stt-partial`` (transcripts while the user speaks) and
+``vad-end`` under the same turn id (the utterance's). Voice timings run from the end of speech
+(``Utterance.end_t_ms``), text timings from ``turn-start``.
 
 A voice turn with no speech (empty or made-up transcript) ends with ``turn-end`` with
 ``empty: true`` and nothing said; a doubtful transcript is never acted on: the turn asks "Did you
@@ -57,7 +65,16 @@ from sayso.agent.vocabulary import Vocabulary
 from sayso.browser.base import Browser, BrowserState
 from sayso.config import Settings
 from sayso.errors import SaysoError
-from sayso.events import EventSink, TurnEvent, new_turn_id
+from sayso.events import (
+    Cancelled,
+    EventSink,
+    TurnEvent,
+    TurnSummary,
+    durations,
+    event,
+    new_turn_id,
+    now_ms,
+)
 from sayso.llm.base import Llm
 from sayso.logs import turn_context
 from sayso.stt.base import Stt
@@ -70,6 +87,7 @@ log = logging.getLogger(__name__)
 NO_STT = "I can't hear you right now, because speech recognition is not available."
 
 Emit = Callable[..., None]
+Body = Callable[[Emit, Callable[[str], None]], Awaitable[TurnOutcome]]
 
 
 def _ignore(*_args: Any, **_kw: Any) -> None:
@@ -107,6 +125,7 @@ class Assistant:
         self.conversation = Conversation(budget_tokens=history_tokens)
         self.page = BrowserState()
         self.pending: ToolCall | None = None  # a risky action (or a guess) waiting for the user's "yes"
+        self._turn: Turn | None = None  # the running turn (what it did so far, if it is cancelled)
         self.vocabulary = Vocabulary()  # what the user can mean on the current page
         self._current: asyncio.Task[None] | None = None
         self._early: EarlyStart | None = None  # the LLM started on the words so far
@@ -166,7 +185,7 @@ class Assistant:
                     early.cancel()  # unused (the turn asked the LLM something else), or done
 
         # the segmenter's turn id: its vad-start/vad-end and this turn's events are one turn
-        return self._stream(body, turn_id=utt.turn_id)
+        return self._stream(body, turn_id=utt.turn_id, source="voice", since_ms=utt.end_t_ms)
 
     def speculate(self, transcript: Transcript | None) -> None:
         """Start the LLM on ``transcript`` (all the words of an utterance whose end is not
@@ -241,49 +260,75 @@ class Assistant:
         turn = Turn(settings=self.settings, llm=llm or self.llm, browser=self.browser,
                     conversation=self.conversation, emit=emit, say=say, page=self.page,
                     dry_run=self.dry_run, pending=pending, vocabulary=self.vocabulary)
-        outcome = await turn.run(text, doubtful=doubtful)
-        self.page = turn.page
+        self._turn = turn
+        try:
+            outcome = await turn.run(text, doubtful=doubtful)
+        finally:
+            self.page = turn.page
         self.pending = outcome.pending
         return outcome
 
-    def _stream(self, body: Callable[[Emit, Callable[[str], None]], Awaitable[TurnOutcome]],
-                turn_id: str = "") -> AsyncIterator[TurnEvent]:
-        return self._events(body, turn_id)
+    def _stream(self, body: Body, turn_id: str = "", *, source: str = "text",
+                since_ms: float = 0.0) -> AsyncIterator[TurnEvent]:
+        return self._events(body, turn_id, source, since_ms)
 
-    async def _events(self, body: Callable[[Emit, Callable[[str], None]], Awaitable[TurnOutcome]],
-                      given_id: str = "") -> AsyncIterator[TurnEvent]:
+    async def _events(self, body: Body, given_id: str, source: str, since_ms: float) -> AsyncIterator[TurnEvent]:
         if self.busy:
             self.cancel()  # a new turn barges in on the old one
             assert self._current is not None
             await asyncio.wait({self._current})
         turn_id = given_id or new_turn_id()
         queue: asyncio.Queue[TurnEvent | None] = asyncio.Queue()
+        seen: list[TurnEvent] = []
+        if since_ms:  # the end of speech, from the segmenter: voice timings start there
+            seen.append(TurnEvent(type="vad-end", turn_id=turn_id, t_ms=since_ms))
 
-        def emit(type_: str, **data: Any) -> None:
-            event = TurnEvent(type=type_, turn_id=turn_id, data=data)  # type: ignore[arg-type]
-            queue.put_nowait(event)
+        def publish(ev: TurnEvent) -> None:
+            seen.append(ev)
+            queue.put_nowait(ev)
             if self.sink is not None:
                 try:
-                    self.sink(event)
+                    self.sink(ev)
                 except Exception:
-                    log.exception("event sink failed on %s", type_)
+                    log.exception("event sink failed on %s", ev.type)
 
-        task = asyncio.create_task(self._guard(turn_id, body, emit, queue), name=f"sayso-turn-{turn_id}")
+        def emit(type_: str, **data: Any) -> None:
+            publish(event(type_, turn_id, **data))
+
+        def finish(outcome: TurnOutcome | None, *, cancelled: bool) -> None:
+            """Remember the turn and end it with its summary (``turn-end`` or ``cancelled``)."""
+            outcome = outcome or TurnOutcome(transcript="")
+            self._remember(outcome, turn_id)
+            t_end = now_ms()
+            kind = "cancelled" if cancelled else "turn-end"
+            timings = durations([*seen, TurnEvent(type=kind, turn_id=turn_id, t_ms=t_end)])
+            if cancelled:
+                timings["total"] = round(t_end - (seen[0].t_ms if seen else t_end), 1)
+            fields: dict[str, Any] = dict(
+                transcript=outcome.transcript, reply=outcome.reply.strip(), actions=tuple(outcome.actions),
+                browser=outcome.state or (self._turn.page if self._turn is not None else self.page),
+                timings_ms=timings, local=outcome.local, empty=not outcome.transcript and not cancelled,
+                source=source)
+            summary = Cancelled(**fields) if cancelled else TurnSummary(**fields)
+            publish(TurnEvent(type=kind, turn_id=turn_id, t_ms=t_end, data=summary))
+
+        task = asyncio.create_task(self._guard(turn_id, body, emit, finish, queue), name=f"sayso-turn-{turn_id}")
         self._current = task
         try:
             while True:
-                event = await queue.get()
-                if event is None:
+                ev = await queue.get()
+                if ev is None:
                     return
-                yield event
+                yield ev
         finally:
             if not task.done():
                 task.cancel()
                 await asyncio.wait({task})
 
-    async def _guard(self, turn_id: str, body: Callable[[Emit, Callable[[str], None]], Awaitable[TurnOutcome]],
-                     emit: Emit, queue: asyncio.Queue[TurnEvent | None]) -> None:
+    async def _guard(self, turn_id: str, body: Body, emit: Emit,
+                     finish: Callable[..., None], queue: asyncio.Queue[TurnEvent | None]) -> None:
         speaker = Speaker(self.tts, emit) if (self.tts is not None and self.speak) else None
+        self._turn = None
 
         def say(delta: str) -> None:
             if delta:
@@ -311,19 +356,19 @@ class Assistant:
                     outcome = TurnOutcome(transcript="", reply=msg)
                 if speaker is not None:
                     await speaker.finish()
-                self._remember(outcome, turn_id)
-                emit("turn-end", transcript=outcome.transcript, reply=outcome.reply.strip(),
-                     actions=outcome.actions, local=outcome.local,
-                     **({"empty": True} if not outcome.transcript else {}))
+                finish(outcome, cancelled=False)
             except asyncio.CancelledError:
                 if speaker is not None:
                     await speaker.cancel()
-                emit("cancelled")
+                # what was done and said so far stays in the history: its tools did run
+                finish(outcome or (self._turn.out if self._turn is not None else None), cancelled=True)
                 raise
             finally:
+                self._turn = None
                 queue.put_nowait(None)
 
     def _remember(self, outcome: TurnOutcome, turn_id: str) -> None:
         if outcome.transcript:
             self.conversation.add(Exchange(user=outcome.transcript, reply=outcome.reply.strip(),
                                            calls=tuple(outcome.calls), turn_id=turn_id, said=outcome.said))
+

@@ -17,14 +17,13 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import asdict
 from typing import Any
 from urllib.parse import urlsplit
 
 from sayso.agent.session import Assistant
 from sayso.config import Settings
 from sayso.errors import BrowserError
-from sayso.events import TurnEvent, durations
+from sayso.events import TurnEvent, TurnSummary
 from sayso.llm.base import Llm
 from sayso.types import ChatMessage, LlmChunk, ToolCall, ToolSpec
 
@@ -132,24 +131,10 @@ async def _quiet_warmup(llm: Llm) -> None:
 
 
 async def run_turn(assistant: Assistant, text: str) -> tuple[dict[str, Any], list[TurnEvent]]:
-    """One text turn: the contract's JSON object, and the events it was built from."""
+    """One text turn: the contract's JSON object (from the turn's summary), and its events."""
     events = [ev async for ev in assistant.text_turn(text)]
-    end = next((ev for ev in reversed(events) if ev.type == "turn-end"), None)
-    state = next((ev for ev in reversed(events) if ev.type == "browser-state"), None)
-    if state is not None:
-        browser = {"url": state.data["url"], "title": state.data["title"], "tabs": list(state.data["tabs"])}
-    else:
-        page = assistant.page
-        browser = {"url": page.url, "title": page.title, "tabs": [asdict(t) for t in page.tabs]}
-    reply = end.data["reply"] if end else "".join(ev.data["delta"] for ev in events if ev.type == "reply-text")
-    result = {
-        "transcript": text,
-        "actions": list(end.data["actions"]) if end else [],
-        "reply": reply.strip(),
-        "browser": browser,
-        "timings_ms": durations(events),
-    }
-    return result, events
+    summary = next((s for ev in reversed(events) if (s := ev.summary) is not None), TurnSummary(transcript=text))
+    return summary.contract(transcript=text), events
 
 
 def human_lines(result: Mapping[str, Any]) -> list[str]:

@@ -33,6 +33,7 @@ from sayso.agent.vocabulary import Vocabulary
 from sayso.browser.base import Browser, BrowserState
 from sayso.config import Settings
 from sayso.errors import LlmError, SaysoError, ToolArgsError
+from sayso.events import ActionRecord
 from sayso.llm.base import Llm
 from sayso.tools import ANSWER, decision_schema, describe
 from sayso.types import ChatMessage, ToolCall, ToolResult
@@ -63,10 +64,12 @@ Say = Callable[[str], None]  # reply text out (shown and spoken)
 
 @dataclass
 class TurnOutcome:
+    """What a turn has heard, done and said so far (the session makes its TurnSummary)."""
+
     transcript: str
     reply: str = ""
     calls: list[ToolCall] = field(default_factory=list)
-    actions: list[dict[str, Any]] = field(default_factory=list)
+    actions: list[ActionRecord] = field(default_factory=list)
     local: bool = False
     state: BrowserState | None = None
     pending: ToolCall | None = None  # an action waiting for the user's "yes" (confirm.required)
@@ -185,10 +188,11 @@ class Turn:
         self.vocab.update(self.page)
         self.dry_run = dry_run
         self._intent_sent = False
+        self.out = TurnOutcome(transcript="")  # filled as the turn goes (kept if it is cancelled)
 
     async def run(self, text: str, *, doubtful: bool = False) -> TurnOutcome:
         """One turn. ``doubtful``: the speech stage was unsure of ``text`` (ask, never act on it)."""
-        out = TurnOutcome(transcript=text)
+        out = self.out = TurnOutcome(transcript=text)
         out.said = prompts.user_turn(text, url=self.page.url, title=self.page.title).content
         if len(text) > MAX_COMMAND_CHARS:
             self._intent(local=True, tools=[])
@@ -411,9 +415,10 @@ class Turn:
 
     def _record(self, call: ToolCall, result: ToolResult, out: TurnOutcome) -> None:
         out.calls.append(call)
-        out.actions.append({"tool": call.name, "args": dict(call.args),
-                            "ok": None if result.data.get("dry_run") else result.ok,
-                            "error": None if result.ok else result.message})
+        out.actions.append(ActionRecord(tool=call.name, args=dict(call.args),
+                                        ok=None if result.data.get("dry_run") else result.ok,
+                                        error=None if result.ok else result.message,
+                                        message=result.message, error_code=result.error_code))
         self.emit("tool-end", tool=call.name, ok=result.ok, message=result.message,
                   error_code=result.error_code)
 

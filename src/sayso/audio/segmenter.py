@@ -47,7 +47,7 @@ import soxr
 from sayso.audio.convert import check_rate, to_float32, to_mono
 from sayso.audio.endpoint import EndpointConfig, Words, classify, silence_to_end
 from sayso.audio.vad import FRAME, FRAME_MS, SileroVad
-from sayso.events import EventSink, TurnEvent, new_turn_id
+from sayso.events import EventSink, TurnEvent, new_turn_id, now_ms
 from sayso.types import SAMPLE_RATE, AudioChunk, Transcript, Utterance
 
 log = logging.getLogger(__name__)
@@ -335,6 +335,7 @@ class Segmenter:
             end_ms=(self._utt_start + end) * FRAME_MS,
             speech_ms=self._speech_n * FRAME_MS,
             turn_id=self._turn_id,
+            end_t_ms=now_ms(),
         )
 
     def _finish(self, reason: str, *, cut_all: bool = False) -> Utterance:

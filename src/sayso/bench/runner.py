@@ -30,7 +30,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -343,20 +343,13 @@ async def _unpaced(audio: AudioChunk, chunk_ms: int) -> AsyncIterator[AudioChunk
 
 
 def _one_turn(events: list[TurnEvent]) -> list[TurnEvent]:
-    """The events of the scenario's turn, under one turn id, in arrival order.
+    """The events of the scenario's first turn, in arrival order.
 
-    The segmenter names the utterance (``vad-start``/``vad-end``) and the assistant names its
-    turn (``turn-start`` ... ``turn-end``) with ids of their own; the replay knows they are one
-    turn, so the first utterance's events and the first turn's events are joined under the
-    turn's id.
+    The segmenter's events (``vad-start``/``vad-end``) and the turn's (``turn-start`` ...
+    ``turn-end``) share the utterance's turn id.
     """
-    vad_ids = [e.turn_id for e in events if e.type == "vad-end"]
-    turn_ids = [e.turn_id for e in events if e.type == "turn-start"]
-    keep = {i[0] for i in (vad_ids, turn_ids) if i}
-    if not keep:
-        return []
-    tid = turn_ids[0] if turn_ids else vad_ids[0]
-    return [replace(e, turn_id=tid) if e.turn_id != tid else e for e in events if e.turn_id in keep]
+    ids = [e.turn_id for e in events if e.type in ("vad-end", "turn-start")]
+    return [e for e in events if e.turn_id == ids[0]] if ids else []
 
 
 # --- one scenario through the baseline -----------------------------------------------------

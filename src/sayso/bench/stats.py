@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from rapidfuzz.distance import Levenshtein
 
-from sayso.events import TurnEvent
+from sayso.events import TurnEvent, TurnSummary
 
 #: what is measured, each from the end of speech (ms), in pipeline order
 MARKS = ("endpoint", "transcript", "intent", "action", "first_audio", "total")
@@ -82,7 +82,10 @@ class TurnRecord:
 
     @property
     def tools(self) -> list[dict[str, Any]]:
-        out, args = [], {}
+        end = self.last("turn-end")
+        if end is not None and isinstance(end.data, TurnSummary):  # sayso's turns: their summary
+            return [{"tool": a.tool, "args": dict(a.args), "ok": a.ok} for a in end.data.actions]
+        out, args = [], {}  # the baseline's turns: from its tool events
         for e in self.events:
             if e.type == "tool-start":
                 args[e.data.get("tool")] = dict(e.data.get("args") or {})

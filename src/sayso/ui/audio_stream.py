@@ -23,7 +23,7 @@ import numpy as np
 from sayso.audio.convert import convert, from_array, to_16k_mono, to_int16
 from sayso.audio.io import read_audio, wav_bytes
 from sayso.errors import AudioError
-from sayso.events import EventSink, TurnEvent, new_turn_id
+from sayso.events import EventSink, TurnEvent, VadEnd, new_turn_id, now_ms
 from sayso.types import SAMPLE_RATE, AudioChunk, Utterance
 
 log = logging.getLogger(__name__)
@@ -91,11 +91,12 @@ class MicInput:
         audio = np.concatenate([to_16k_mono(c).samples for c in chunks])
         turn_id = new_turn_id()
         end_ms = len(audio) / SAMPLE_RATE * 1000.0
+        ended = now_ms()
         if self.sink is not None:  # releasing the button is the end of speech
-            self.sink(TurnEvent(type="vad-end", turn_id=turn_id,
-                                data={"reason": "push-to-talk", "end_ms": end_ms}))
+            self.sink(TurnEvent(type="vad-end", turn_id=turn_id, t_ms=ended,
+                                data=VadEnd(reason="push-to-talk", end_ms=end_ms)))
         return [Utterance(audio=AudioChunk(samples=audio, rate=SAMPLE_RATE), start_ms=0.0,
-                          end_ms=end_ms, speech_ms=end_ms, turn_id=turn_id)]
+                          end_ms=end_ms, speech_ms=end_ms, turn_id=turn_id, end_t_ms=ended)]
 
     def reset(self) -> None:
         self._buffer, self._buffered_s = [], 0.0

@@ -15,7 +15,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sayso.events import TurnEvent, durations
+from sayso.events import (
+    Audio,
+    BrowserStateChanged,
+    ErrorEvent,
+    ReplyText,
+    SttEnd,
+    SttPartial,
+    ToolEnd,
+    ToolStart,
+    TtsFirstAudio,
+    TurnEvent,
+    TurnStart,
+    TurnSummary,
+    VadEnd,
+    VadStart,
+)
 from sayso.tools import chip_text
 
 Status = Literal["idle", "listening", "hearing", "thinking", "speaking", "offline"]
@@ -126,7 +141,6 @@ class ConversationView:
         self.latency: dict[str, float] = {}
         self.latency_kind = "text"
         self.browser = BrowserInfo()
-        self._turn_events: dict[str, list[TurnEvent]] = {}
         self._current: AssistantEntry | None = None
 
     # ------------------------------------------------------------------ inputs
@@ -140,12 +154,6 @@ class ConversationView:
         entry = AssistantEntry(notices=[safe_message(text)])
         self.entries.append(("assistant", entry))
         self._current = None
-
-    def alias(self, old: str, new: str) -> None:
-        """The assistant renamed a turn the segmenter started: keep its vad events with it."""
-        events = self._turn_events.pop(old, None)
-        if events:
-            self._turn_events.setdefault(new, [])[:0] = events
 
     def idle_status(self) -> Status:
         return "listening" if self.hands_free and self.mic_on else "idle"
@@ -164,79 +172,74 @@ class ConversationView:
     # ------------------------------------------------------------------ events
     def apply(self, ev: TurnEvent) -> Update:
         up = Update()
-        self._turn_events.setdefault(ev.turn_id, []).append(ev)
-        d = ev.data or {}
-        t = ev.type
-        if t == "turn-start":
+        p = ev.payload
+        if isinstance(p, TurnStart):
             up.status = self.set_status("thinking")
-        elif t == "vad-start":
-            up.status = self.set_status("hearing")
+        elif isinstance(p, VadStart | VadEnd):
+            up.status = self.set_status("hearing" if isinstance(p, VadStart) else "thinking")
             if self.partial:
                 self.partial, up.status = "", True
-        elif t == "vad-end":
-            up.status = self.set_status("thinking")
-            if self.partial:
-                self.partial, up.status = "", True
-        elif t == "stt-partial":
-            text = str(d.get("text", "")).strip()
+        elif isinstance(p, SttPartial):
+            text = p.text.strip()
             if text and text != self.partial and self.status == "hearing":
                 self.partial, up.status = text, True
-        elif t == "stt-end":
-            text = str(d.get("text", "")).strip()
-            if text:
-                self.user_said(text)
+        elif isinstance(p, SttEnd):
+            if p.text.strip():
+                self.user_said(p.text.strip())
                 up.chat = True
-        elif t == "tool-start":
-            self._reply().chips.append(Chip(tool=str(d.get("tool", "")), args=d.get("args") or {}))
+        elif isinstance(p, ToolStart):
+            self._reply().chips.append(Chip(tool=p.tool, args=p.args))
             up.chat = True
-        elif t == "tool-end":
+        elif isinstance(p, ToolEnd):
             entry = self._reply()
-            tool = str(d.get("tool", ""))
-            chip = next((c for c in reversed(entry.chips) if c.tool == tool and c.state == "running"),
-                        None)
+            chip = next((c for c in reversed(entry.chips) if c.tool == p.tool and c.state == "running"), None)
             if chip is None:
-                chip = Chip(tool=tool, args=d.get("args") or {})
+                chip = Chip(tool=p.tool, args=p.args)
                 entry.chips.append(chip)
-            chip.state = "ok" if d.get("ok", True) else "failed"
-            chip.message = str(d.get("message", ""))
+            chip.state = "ok" if p.ok else "failed"
+            chip.message = p.message
             up.chat = True
-        elif t == "browser-state":
-            self.browser.url = str(d.get("url", ""))
-            self.browser.title = str(d.get("title", ""))
-            self.browser.tabs = tuple(_tab(x) for x in d.get("tabs", ()) or ())
+        elif isinstance(p, BrowserStateChanged):
+            self.browser.url, self.browser.title = p.url, p.title
+            self.browser.tabs = tuple(p.tabs)
             up.browser = True
-        elif t == "reply-text":
-            delta = str(d.get("delta", d.get("text", "")))
-            if delta:
-                self._reply().text += delta
+        elif isinstance(p, ReplyText):
+            if p.delta:
+                self._reply().text += p.delta
                 up.chat = True
-        elif t == "tts-first-audio":
+        elif isinstance(p, TtsFirstAudio):
             up.status = self.set_status("speaking")
-        elif t == "audio":
-            up.audio = d.get("chunk")
+        elif isinstance(p, Audio):
+            up.audio = p.chunk
             up.status = self.set_status("speaking")
-        elif t == "error":
-            self._reply().notices.append(safe_message(d.get("message", "Something went wrong.")))
+        elif isinstance(p, ErrorEvent):
+            self._reply().notices.append(safe_message(p.message or "Something went wrong."))
             up.chat = True
-        elif t == "cancelled":
-            entry = self._current
+        elif isinstance(p, TurnSummary):  # turn-end or cancelled
+            self._end(p, up)
+        return up
+
+    def _end(self, summary: TurnSummary, up: Update) -> None:
+        """The turn's summary: its chips as done, its timings, the page after it."""
+        entry = self._current
+        if summary.actions:
+            entry = self._reply()
+            entry.chips = [Chip(tool=a.tool, args=a.args, state="ok" if a.ok is not False else "failed",
+                                message=a.message) for a in summary.actions]
+            up.chat = True
+        if summary.cancelled:
             if entry is not None:
                 entry.interrupted = True
                 up.chat = True
-        elif t == "turn-end":
-            events = self._turn_events.pop(ev.turn_id, [])
-            self.latency = durations(events)
-            self.latency_kind = "voice" if any(e.type == "vad-end" for e in events) else "text"
-            up.latency = bool(self.latency)
-            up.status = self.set_status(self.idle_status())
-            if self._current is not None and self._current.empty:
-                self.entries = [e for e in self.entries if e[1] is not self._current]
-                up.chat = True
-            self._current = None
-        if len(self._turn_events) > 32:  # turns that never ended: keep memory bounded
-            for key in list(self._turn_events)[:-8]:
-                self._turn_events.pop(key, None)
-        return up
+            return
+        self.latency = dict(summary.timings_ms)
+        self.latency_kind = summary.source
+        up.latency = bool(self.latency)
+        up.status = self.set_status(self.idle_status())
+        if self._current is not None and self._current.empty:
+            self.entries = [e for e in self.entries if e[1] is not self._current]
+            up.chat = True
+        self._current = None
 
     # ------------------------------------------------------------------ output
     def messages(self) -> list[dict[str, str]]:
@@ -248,27 +251,6 @@ class ConversationView:
             elif isinstance(item, AssistantEntry) and not item.empty:
                 out.append({"role": "assistant", "content": item.html()})
         return out
-
-    def last_reply(self) -> str:
-        for role, item in reversed(self.entries):
-            if role == "assistant" and isinstance(item, AssistantEntry):
-                return item.text.strip()
-        return ""
-
-    def last_actions(self) -> list[dict[str, Any]]:
-        for role, item in reversed(self.entries):
-            if role == "user":
-                break
-            if isinstance(item, AssistantEntry) and item.chips:
-                return [{"tool": c.tool, "args": dict(c.args), "ok": c.state == "ok",
-                         "message": safe_message(c.message)} for c in item.chips]
-        return []
-
-
-def _tab(raw: Any) -> Mapping[str, Any]:
-    if isinstance(raw, Mapping):
-        return raw
-    return {k: getattr(raw, k, "") for k in ("index", "title", "url", "active")}
 
 
 # ---------------------------------------------------------------------- HTML pieces

@@ -15,13 +15,13 @@ import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from sayso.browser.base import Browser
 from sayso.config import Settings, load_settings
 from sayso.errors import SaysoError
-from sayso.events import EventFanout, EventSink, TurnEvent
+from sayso.events import ErrorEvent, EventFanout, EventSink, TurnEvent, TurnSummary
 from sayso.types import Transcript, Utterance
 from sayso.ui.audio_stream import AudioOut, MicInput
 from sayso.ui.render import ConversationView, safe_message
@@ -56,21 +56,33 @@ class Frame:
 
 @dataclass(slots=True)
 class TurnResult:
-    """A finished turn, for API clients: what was heard, done, said and how fast."""
+    """A finished turn, for API clients: the turn's summary, the errors shown, the speech."""
 
-    transcript: str = ""
-    reply: str = ""
-    actions: list[dict[str, Any]] = field(default_factory=list)
-    browser: dict[str, Any] = field(default_factory=dict)
-    timings_ms: dict[str, float] = field(default_factory=dict)
+    summary: TurnSummary = field(default_factory=TurnSummary)
     errors: list[str] = field(default_factory=list)
-    cancelled: bool = False
     audio: tuple[int, Any] | None = None  # (rate, int16 samples) of everything spoken
+
+    @property
+    def transcript(self) -> str:
+        return self.summary.transcript
+
+    @property
+    def reply(self) -> str:
+        return self.summary.reply
+
+    @property
+    def cancelled(self) -> bool:
+        return self.summary.cancelled
+
+    @property
+    def actions(self) -> list[dict[str, Any]]:
+        return [{"tool": a.tool, "args": dict(a.args), "ok": bool(a.ok is not False),
+                 "message": safe_message(a.message)} for a in self.summary.actions]
 
     def as_json(self) -> dict[str, Any]:
         return {"transcript": self.transcript, "reply": self.reply, "actions": self.actions,
-                "browser": self.browser, "timings_ms": self.timings_ms, "errors": self.errors,
-                "cancelled": self.cancelled}
+                "browser": self.summary.browser_json(), "timings_ms": dict(self.summary.timings_ms),
+                "errors": self.errors, "cancelled": self.cancelled}
 
 
 class UiSession:
@@ -87,8 +99,6 @@ class UiSession:
         self.fanout = EventFanout()
         for sink in sinks:
             self.fanout.subscribe(sink)
-        self._voice_id = ""  # the segmenter's turn id of the voice turn being started
-        self._rekey: dict[str, str] = {}
         self.browser: Browser | None = None
         self.assistant: AssistantLike | None = None
         self.mic: MicInput | None = None
@@ -114,13 +124,9 @@ class UiSession:
         self._new_mic()
 
     def assistant_sink(self, ev: TurnEvent) -> None:
-        """The assistant's events to the observers (metrics, logs), under the segmenter's turn
-        id for voice turns, so that a turn's ``vad-end`` and ``turn-end`` meet."""
-        if ev.type == "turn-start" and self._voice_id:
-            self._rekey = {ev.turn_id: self._voice_id}
-            self._voice_id = ""
-        new = self._rekey.get(ev.turn_id)
-        self.fanout.emit(replace(ev, turn_id=new) if new else ev)
+        """The assistant's events to the observers (metrics, logs). A voice turn has its
+        utterance's id, so its ``vad-end`` and ``turn-end`` meet."""
+        self.fanout.emit(ev)
 
     def _new_mic(self) -> None:
         segmenter = self.stages.new_segmenter(self.settings, self._on_vad, on_final=self._speculate)
@@ -248,7 +254,7 @@ class UiSession:
         try:
             if kind == "text":
                 assert isinstance(payload, str)
-                result.transcript = payload
+                result.summary = TurnSummary(transcript=payload)
                 self.view.user_said(payload)
             self.view.set_status("thinking")
             yield Frame(chat=kind == "text", status=True)
@@ -273,7 +279,6 @@ class UiSession:
         finally:
             self.turn_active = False
             self.view.set_status(self.view.idle_status())
-            result.reply = result.reply or self.view.last_reply()
             result.audio = out.whole()
             self.last = result
             self.touch()
@@ -291,16 +296,13 @@ class UiSession:
         else:
             assert isinstance(payload, Utterance)
             stream = self.assistant.voice_turn(payload)
-        voice_id = payload.turn_id if isinstance(payload, Utterance) else ""
-        self._voice_id = voice_id
-        first = True
         async with contextlib.aclosing(stream):  # type: ignore[type-var]
             async for ev in stream:
-                if first and voice_id and ev.turn_id != voice_id:
-                    self.view.alias(voice_id, ev.turn_id)  # keep vad-end as the turn's start
-                first = False
                 up = self.view.apply(ev)
-                self._collect(ev, result)
+                if ev.type == "error":
+                    result.errors.append(safe_message(ev.get(ErrorEvent).message))
+                elif (summary := ev.summary) is not None:
+                    result.summary = summary
                 if ev.type == "browser-state":
                     self._screenshot()
                 frame = Frame(chat=up.chat, status=up.status, latency=up.latency,
@@ -309,36 +311,6 @@ class UiSession:
                     frame.audio = out.wav(up.audio)
                 if frame.audio or frame.chat or frame.status or frame.latency or frame.browser:
                     yield frame
-
-    def _collect(self, ev: TurnEvent, result: TurnResult) -> None:
-        d = ev.data or {}
-        if ev.type == "stt-end":
-            result.transcript = str(d.get("text", "")).strip()
-        elif ev.type == "reply-text":
-            result.reply += str(d.get("delta", d.get("text", "")))
-        elif ev.type == "tool-end":
-            result.actions.append({"tool": str(d.get("tool", "")), "args": dict(d.get("args") or {}),
-                                   "ok": bool(d.get("ok", True)),
-                                   "message": safe_message(d.get("message", ""))})
-        elif ev.type == "tool-start":
-            pass
-        elif ev.type == "browser-state":
-            result.browser = {"url": str(d.get("url", "")), "title": str(d.get("title", "")),
-                              "tabs": [dict(t) if isinstance(t, dict) else str(t)
-                                       for t in d.get("tabs", ()) or ()]}
-        elif ev.type == "error":
-            result.errors.append(safe_message(d.get("message", "")))
-        elif ev.type == "cancelled":
-            result.cancelled = True
-        elif ev.type == "turn-end":
-            result.timings_ms = dict(self.view.latency)
-        result.reply = result.reply.strip() if ev.type == "turn-end" else result.reply
-        if ev.type == "tool-end" and not result.actions[-1]["args"]:
-            # tool-end may not repeat the args: take them from the chip of tool-start
-            for item in reversed(self.view.last_actions()):
-                if item["tool"] == result.actions[-1]["tool"]:
-                    result.actions[-1]["args"] = item["args"]
-                    break
 
     # ------------------------------------------------------------------ browser view
     def _screenshot(self) -> None:
