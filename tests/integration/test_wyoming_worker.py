@@ -62,9 +62,10 @@ async def speak(tts, text: str) -> list[AudioChunk]:
 
 
 async def test_chatterbox_without_a_gpu_speaks_with_piper_and_says_so(caplog) -> None:
-    """This machine has no GPU: the Chatterbox worker cannot place its model and uses Piper."""
+    """This machine has no GPU: the Chatterbox worker cannot place its model (found while it
+    preloads) and uses Piper."""
     caplog.set_level(logging.INFO)
-    async with running(load_settings(), tts="chatterbox", stt=None) as url:
+    async with running(load_settings(), tts="chatterbox", stt=None, preload=True) as url:
         tts = ChatterboxTts(settings=load_settings(chatterbox_url=url))
         chunks = await speak(tts, "Here is the weather.")
     assert chunks and chunks[0].rate == 22_050  # Piper's rate, not Chatterbox's 24 kHz

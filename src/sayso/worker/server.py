@@ -123,18 +123,23 @@ class CachedTts:
         self.name = name
         self.sample_rate = 24_000 if name == "chatterbox" else 22_050
 
-    async def synthesize(self, text: str) -> AsyncIterator[AudioChunk]:
+    @contextlib.asynccontextmanager
+    async def _loaded(self) -> AsyncIterator[Tts]:
         try:
             async with self.service.cache.use(self.service.spec("tts", self.name)) as loaded:
                 self.sample_rate = int(loaded.model.sample_rate)
-                async for chunk in loaded.model.synthesize(text):
-                    yield chunk
+                yield loaded.model
         except ResourceError as exc:
             why = f"cannot be loaded ({exc.message[0].lower()}{exc.message[1:].rstrip('.')})"
             raise TtsUnavailable(f"{LABELS.get(self.name, self.name)} {why}.", why=why) from exc
 
+    async def synthesize(self, text: str) -> AsyncIterator[AudioChunk]:
+        async with self._loaded() as tts:
+            async for chunk in tts.synthesize(text):
+                yield chunk
+
     async def warmup(self) -> None:
-        async with self.service.cache.use(self.service.spec("tts", self.name)):
+        async with self._loaded():
             pass
 
     async def close(self) -> None:
