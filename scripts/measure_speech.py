@@ -244,8 +244,8 @@ def tts_speed(settings: Any, repeats: int) -> dict[str, Any]:
                         ("espeak-ng en-us", lambda: EspeakTts(settings=settings))):
         t0 = time.perf_counter()
         tts = make()
-        if hasattr(tts, "_load"):
-            tts._load()
+        if isinstance(tts, PiperTts):
+            tts.load()
         load_ms = (time.perf_counter() - t0) * 1000
         asyncio.run(_first_audio(tts, "Ready."))
         row: dict[str, Any] = {"load_ms": round(load_ms, 1)}
