@@ -207,7 +207,7 @@ class DriverSession:
         except Exception as exc:
             self._cleanup()
             where = self.settings.browser_remote_url or kind
-            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else _short(exc)  # no file paths
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else short_error(exc)  # no file paths
             raise BrowserError(
                 f"I couldn't start the browser ({where}): {why}",
                 code="browser.launch_failed",
@@ -233,11 +233,11 @@ class DriverSession:
             try:
                 d.get(self.policy.check(home))
             except (UnsafeUrlError, WebDriverException) as exc:
-                log.warning("could not open the home page: %s", _short(exc))
+                log.warning("could not open the home page: %s", short_error(exc))
         try:
             self.refresh_state()
         except WebDriverException as exc:  # a fresh tab still starting on a busy machine
-            log.info("no state from the new browser yet: %s", _short(exc))
+            log.info("no state from the new browser yet: %s", short_error(exc))
             self._state = BrowserState(url="about:blank", tabs=(TabInfo(1, "", "about:blank", True),))
 
     def _launch_chromium(self) -> Any:
@@ -349,7 +349,7 @@ class DriverSession:
                 self.driver.switch_to.window(handles[-1])
             return bool(self.driver.execute_script("return document.readyState"))
         except Exception as exc:  # any failure means "not healthy"; the caller relaunches
-            log.info("browser health probe failed: %s", _short(exc))
+            log.info("browser health probe failed: %s", short_error(exc))
             return False
 
     def preflight(self) -> str | None:
@@ -460,7 +460,7 @@ class DriverSession:
                 except (UnsafeUrlError, TimeoutException, WebDriverException) as exc:
                     if classify(exc) == "dead":
                         raise
-                    log.info("could not restore a tab: %s", _short(exc))
+                    log.info("could not restore a tab: %s", short_error(exc))
                 try:
                     url, title, _ = d.execute_script(PAGE_INFO_JS)
                     self._tab_cache[d.current_window_handle] = (str(url), str(title))
@@ -500,7 +500,7 @@ class DriverSession:
                 driver.command_executor._client_config.timeout = 5
                 driver.quit()
             except Exception as exc:
-                log.info("browser quit failed (%s); killing it", _short(exc))
+                log.info("browser quit failed (%s); killing it", short_error(exc))
         self.kill()
         self.owned = None
         self._state = BrowserState()
@@ -526,17 +526,10 @@ class DriverSession:
             self._profile_dir = None
 
 
-def _short(exc: BaseException) -> str:
+def short_error(exc: BaseException) -> str:
+    """The first line of an exception's message (at most 200 characters), for logs and sentences."""
     text = getattr(exc, "msg", None) or str(exc) or type(exc).__name__
     return text.strip().splitlines()[0][:200]
-
-
-def __getattr__(name: str) -> Any:  # ``from sayso.browser.driver import SeleniumBrowser`` works too
-    if name == "SeleniumBrowser":
-        from sayso.browser.session import SeleniumBrowser
-
-        return SeleniumBrowser
-    raise AttributeError(name)
 
 
 @atexit.register

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from sayso.browser.actions import ACTIONS, fail, screenshot_jpeg
 from sayso.browser.base import BrowserState
-from sayso.browser.driver import DriverSession, _short, classify, on_relaunch
+from sayso.browser.driver import DriverSession, classify, on_relaunch, short_error
 from sayso.errors import BrowserError, ToolArgsError, UnsafeUrlError
 from sayso.tools import validate
 from sayso.types import ToolCall, ToolResult
@@ -94,7 +94,7 @@ class SeleniumBrowser:
             try:
                 return screenshot_jpeg(self.session)
             except Exception as exc:  # a screenshot is best effort: the UI shows the last one
-                log.info("screenshot failed: %s", _short(exc))
+                log.info("screenshot failed: %s", short_error(exc))
                 return None
 
         try:
@@ -154,7 +154,7 @@ class SeleniumBrowser:
         try:
             return self._run_once(tool, args)
         except Exception as exc:  # launch/relaunch failed half-way: start clean next time
-            log.warning("browser command %s failed while (re)starting: %s", tool, _short(exc))
+            log.warning("browser command %s failed while (re)starting: %s", tool, short_error(exc))
             self.session.kill()
             return fail(tool, "browser.failed",
                         "The browser ran into trouble, so I closed it; it will start again with your next command.")
@@ -181,7 +181,7 @@ class SeleniumBrowser:
                     s.kill()
                     return fail(tool, "browser.unresponsive", UNRESPONSIVE)
                 kind = classify(exc)
-                log.info("browser command %s failed (%s): %s", tool, kind, _short(exc))
+                log.info("browser command %s failed (%s): %s", tool, kind, short_error(exc))
                 if kind == "timeout":
                     result = self._timed_out(tool)
                     if result.error_code == "page.wedged":
@@ -197,20 +197,20 @@ class SeleniumBrowser:
                         result = fail(tool, "browser.crashed", "The browser crashed again; please try once more.")
                     else:
                         try:
-                            s.relaunch(f"{tool}: {_short(exc)}")
+                            s.relaunch(f"{tool}: {short_error(exc)}")
                         except BrowserError as launch_exc:
                             return fail(tool, launch_exc.code, launch_exc.one_line())
                         note = RELAUNCH_NOTE
                         continue
                 else:
-                    log.warning("browser command %s failed: %s", tool, _short(exc))
-                    result = fail(tool, "browser.failed", f"That didn't work on this page ({_short(exc)[:80]}).")
+                    log.warning("browser command %s failed: %s", tool, short_error(exc))
+                    result = fail(tool, "browser.failed", f"That didn't work on this page ({short_error(exc)[:80]}).")
             break
         assert result is not None
         try:
             s.refresh_state()
         except Exception as exc:  # the next command's health check deals with it
-            log.info("could not read the browser state: %s", _short(exc))
+            log.info("could not read the browser state: %s", short_error(exc))
         if note:
             result = replace(result, message=note + result.message, data={**result.data, "relaunched": bool(note == RELAUNCH_NOTE)})
         return result
