@@ -104,8 +104,8 @@ class Settings(BaseSettings):
     """Model of the backend: empty for its bundled one (faster-whisper: tiny.en, moonshine: base-en), a directory, or a name."""
     stt_device: Literal["auto", "cpu", "cuda"] = "auto"
     """Device for speech-to-text."""
-    stt_threads: int = Field(default=2, ge=1, le=64)
-    """CPU threads for speech-to-text."""
+    stt_threads: int = Field(default=0, ge=0, le=64)
+    """CPU threads for speech-to-text; 0 for the backend's measured best (moonshine 1, Whisper 2)."""
     stt_beam_size: int = Field(default=1, ge=1, le=10)
     """Beam size for Whisper decoding (1 = greedy, fastest on short commands)."""
     stt_max_audio_s: float = Field(default=600.0, gt=0)
@@ -267,6 +267,12 @@ class Settings(BaseSettings):
     """Listen continuously (True) or push-to-talk (False)."""
     turn_rate_per_minute: int = Field(default=30, ge=1, le=600)
     """Most turns one web app session may start in a minute; more are refused politely."""
+
+    def stt_thread_count(self) -> int:
+        """``stt_threads``, or the backend's best on a small CPU when it is 0 (docs/speech.md)."""
+        if self.stt_threads:
+            return self.stt_threads
+        return 1 if self.stt == "moonshine" else 2
 
     @classmethod
     def settings_customise_sources(

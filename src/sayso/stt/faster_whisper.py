@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from sayso.config import Settings
 from sayso.errors import SttError
 from sayso.stt import base, decoding
 from sayso.stt.base import replace_audio, to_stt_audio
@@ -86,18 +87,18 @@ class FasterWhisperStt:
 
     name = "faster-whisper"
 
-    def __init__(self, *, settings: Any, window: str | None = None, **options: Any) -> None:
+    def __init__(self, *, settings: Settings, window: str | None = None, **options: Any) -> None:
         self.settings = settings
         self.model_path = resolve_model(settings.stt_model, settings.cache_dir)
         self.device = _device(settings.stt_device)
-        compute = getattr(settings, "stt_compute_type", "auto")
+        compute = settings.stt_compute_type
         self.compute_type = ("int8" if self.device == "cpu" else "float16") if compute == "auto" else compute
-        self.threads = int(settings.stt_threads)
+        self.threads = settings.stt_thread_count()
         self.beam_size = int(settings.stt_beam_size)
-        self.pad_s = float(getattr(settings, "stt_pad_ms", 400)) / 1000.0
-        self.word_timestamps = bool(getattr(settings, "stt_word_timestamps", False))
+        self.pad_s = float(settings.stt_pad_ms) / 1000.0
+        self.word_timestamps = settings.stt_word_timestamps
         self.window = window or settings.stt_window
-        lang = getattr(settings, "stt_language", "en")
+        lang = settings.stt_language
         self.language = lang or None
         # decode options: overridable per instance (scripts/measure_speech.py compares them)
         self.options: dict[str, Any] = {
@@ -107,7 +108,7 @@ class FasterWhisperStt:
             "condition_on_previous_text": False,
             "vad_filter": False,
         }
-        prompt = getattr(settings, "stt_prompt", "")
+        prompt = settings.stt_prompt
         if prompt:
             self.options["initial_prompt"] = prompt
         self.options.update(options)

@@ -93,7 +93,7 @@ def doctor_checks(settings: Settings) -> list[Check]:
     if chosen == "faster-whisper":
         name = settings.stt_model or "tiny.en (bundled)"
         return [Check("stt", "speech-to-text", "ok",
-                      f"faster-whisper {name}, {settings.stt_window} window, {settings.stt_threads} threads")]
+                      f"faster-whisper {name}, {settings.stt_window} window, {settings.stt_thread_count()} threads")]
     if chosen != "moonshine":
         return [Check("stt", "speech-to-text", "ok", chosen)]
     target = moonshine_convert.prepared_dir
@@ -105,7 +105,7 @@ def doctor_checks(settings: Settings) -> list[Check]:
     size = sum(p.stat().st_size for p in path.glob("*.onnx")) / 1e6
     return [Check("stt", "speech-to-text", "ok",
                   f"moonshine base-en (int8 ONNX, {size:.0f} MB, sha256 verified) in {path}, "
-                  f"{settings.stt_threads} thread(s)")]
+                  f"{settings.stt_thread_count()} thread(s)")]
 
 
 def _main() -> None:  # python -m sayso.stt.models --prepare

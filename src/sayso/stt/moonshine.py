@@ -123,7 +123,7 @@ class MoonshineStt:
                               code="stt.model_missing",
                               hint="Leave SAYSO_STT_MODEL empty (or base-en) for the bundled Moonshine base-en.")
         self.model_dir = prepared_dir(settings.cache_dir)
-        self.threads = int(settings.stt_threads)
+        self.threads = settings.stt_thread_count()
         with _MODELS_LOCK:
             self._entry = _MODELS.setdefault((str(self.model_dir), self.threads), _Loaded())
 

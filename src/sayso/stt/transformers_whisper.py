@@ -31,6 +31,7 @@ import numpy as np
 import torch
 import transformers  # noqa: F401
 
+from sayso.config import Settings
 from sayso.errors import ConfigError, SttError
 from sayso.stt import base
 from sayso.types import SAMPLE_RATE, AudioChunk, Transcript, Utterance, Word
@@ -71,10 +72,10 @@ class TransformersWhisperStt:
 
     name = "transformers"
 
-    def __init__(self, *, settings: Any) -> None:
+    def __init__(self, *, settings: Settings) -> None:
         self.settings = settings
         self.checkpoint = resolve_checkpoint(settings.stt_model, settings.cache_dir)
-        self.threads = int(settings.stt_threads)
+        self.threads = settings.stt_thread_count()
         self.beam_size = int(settings.stt_beam_size)
         self.pad_s = float(settings.stt_pad_ms) / 1000.0
         self.word_timestamps = bool(settings.stt_word_timestamps)

@@ -18,7 +18,7 @@ from sayso.config import Settings
 from sayso.ui.handlers import MODES, UiHandlers
 from sayso.ui.render import browser_html, latency_html, status_html
 
-STT_CHOICES = ["faster-whisper", "transformers"]
+STT_CHOICES = ["faster-whisper", "moonshine", "transformers"]
 LLM_CHOICES = ["auto", "embedded", "ollama", "openai"]
 TTS_CHOICES = ["piper", "espeak", "chatterbox"]
 

@@ -18,7 +18,7 @@ worker_app = typer.Typer(
 )
 
 TTS_NAMES = ("piper", "espeak", "chatterbox")
-STT_NAMES = ("faster-whisper", "transformers")
+STT_NAMES = ("faster-whisper", "moonshine", "transformers")
 
 
 def _settings():  # -> Settings, set up like every other command

@@ -15,6 +15,7 @@ from sayso.config import Settings
 ENGINES: dict[str, Attribution] = {
     "faster-whisper": Attribution(name="SYSTRAN", url="https://github.com/SYSTRAN/faster-whisper"),
     "transformers": Attribution(name="Hugging Face", url="https://github.com/huggingface/transformers"),
+    "moonshine": Attribution(name="Useful Sensors", url="https://github.com/moonshine-ai/moonshine"),
     "piper": Attribution(name="rhasspy", url="https://github.com/rhasspy/piper"),
     "espeak": Attribution(name="eSpeak NG", url="https://github.com/espeak-ng/espeak-ng"),
     "chatterbox": Attribution(name="Resemble AI", url="https://github.com/resemble-ai/chatterbox"),
@@ -26,6 +27,8 @@ PIPER_VOICES = Attribution(name="rhasspy", url="https://huggingface.co/rhasspy/p
 def model_name(settings: Settings) -> str:
     """The Whisper model served: ``tiny.en`` (bundled), ``base``, or a directory's name."""
     spec = settings.stt_model.strip()
+    if settings.stt == "moonshine":
+        return "moonshine-base-en"
     return Path(spec).name if spec and ("/" in spec or Path(spec).is_dir()) else (spec or "tiny.en")
 
 
@@ -52,8 +55,9 @@ def service_info(settings: Settings, *, stt: str | None, tts: str | None, versio
         asr.append(AsrProgram(
             name=f"sayso-{stt}", attribution=ENGINES.get(stt, WHISPER), installed=True,
             description=f"sayso speech-to-text ({stt})", version=version,
-            models=[AsrModel(name=model, attribution=WHISPER, installed=True,
-                             description=f"Whisper {model}", version=None,
+            models=[AsrModel(name=model, attribution=ENGINES["moonshine"] if stt == "moonshine" else WHISPER,
+                             installed=True, description=model if stt == "moonshine" else f"Whisper {model}",
+                             version=None,
                              languages=["en"])],
         ))
     if tts:

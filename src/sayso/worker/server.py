@@ -71,6 +71,7 @@ SIZES_MB: dict[str, dict[str, int]] = {
     "piper": {"cpu": 200},
     "espeak": {"cpu": 40},
     "faster-whisper": {"cpu": 300, "cuda": 300},
+    "moonshine": {"cpu": 300},
     "transformers": {"cpu": 700, "cuda": 500},
     "chatterbox": {"cuda": 4_500, "cpu": 6_000},
 }
@@ -163,7 +164,7 @@ class SpeechService:
         sizes = {d: mb * MB for d, mb in SIZES_MB.get(name, {"cpu": 300}).items()}
         if name == "chatterbox":  # GPU only, unless the CPU was asked for: it is ~250x too slow there
             devices: tuple[str, ...] = ("cpu",) if self.settings.chatterbox_device == "cpu" else ("cuda",)
-        elif kind == "stt" and self.settings.stt_device != "cpu":
+        elif kind == "stt" and self.settings.stt_device != "cpu" and name != "moonshine":  # CPU only
             probe = ct2_cuda_available if name == "faster-whisper" else None
             gpu = choose_device(self.settings.stt_device, probe=probe).is_gpu
             devices = ("cuda", "cpu") if gpu else ("cpu",)
