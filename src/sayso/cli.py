@@ -228,6 +228,8 @@ def bench(
     webapp: Annotated[bool | None, typer.Option(
         "--webapp/--no-webapp", help="Also measure the web app end to end in a real Chromium page "
         "(default: in the full run, not with --quick).")] = None,
+    webapp_turns: Annotated[int, typer.Option(
+        "--webapp-turns", min=1, max=50, help="Spoken turns through the web app page.")] = 10,
     sweep: Annotated[bool | None, typer.Option(
         "--sweep/--no-sweep", help="Speak every dev command in several voices, clean and at 20 dB, "
         "for accuracy (default: in the full run, not with --quick).")] = None,
@@ -239,7 +241,7 @@ def bench(
 
     options = BenchOptions(quick=quick, out_dir=out, commands=tuple(commands or ()), limit=limit,
                            serve_metrics=serve_metrics, baseline=not no_baseline, webapp=webapp,
-                           sweep=sweep)
+                           webapp_turns=webapp_turns, sweep=sweep)
     result = run_bench(settings, options)
     print(markdown(result))
     print(f"\nresults: {result['files']['json']} (table: {result['files']['md']})")

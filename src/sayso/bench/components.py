@@ -99,7 +99,7 @@ async def load_parts(settings: Settings, sink: EventSink, start_url: str) -> Par
                          code="bench.browser", hint="Run 'sayso doctor' to check Chromium.")
     parts = Parts(settings=settings, components=comp, assistant=None, browser=browser, load_ms=load_ms)
     t0 = now_ms()
-    parts.segmenter(None)  # the VAD model loads here
+    parts.segmenter(None, speculative=False)  # the VAD model loads here (no assistant yet)
     load_ms["vad"] = round(now_ms() - t0, 1)
     parts.assistant = create_assistant(comp, browser=browser, sink=sink)
     return parts

@@ -209,7 +209,7 @@ def plot(result: Mapping[str, Any], out_dir: Path) -> Path | None:
     rows = [(kind, system) for kind in KINDS for system in SYSTEMS if breakdown[kind][system]]
     turns = result.get("turns") or []
     medians = [(kind, t) for kind in KINDS if (t := median_turn(turns, kind)) is not None]
-    heights = [1.9 + 0.55 * max(len(rows), 1)] + [0.6 + 0.32 * len(TIMELINE)] * len(medians)
+    heights = [2.4 + 0.45 * max(len(rows), 1)] + [0.5 + 0.25 * len(TIMELINE)] * len(medians)
     fig, axes = plt.subplots(len(heights), 1, figsize=(10, sum(heights)),
                              gridspec_kw={"height_ratios": heights}, squeeze=False)
     _stacked(axes[0][0], breakdown, rows, result["mode"])
@@ -260,9 +260,9 @@ def _timeline(ax: Any, kind: str, turn: Mapping[str, Any], result: Mapping[str, 
         ax.axvline(base, color="#7f7f7f", linestyle="--", linewidth=0.9)
         ax.text(base, len(TIMELINE) - 0.4, f" baseline p50 {mark.replace('_', ' ')} {base:.0f}",
                 fontsize=7, color="#555555", va="top")
-    heard = str(turn.get("transcript", ""))[:50]
-    ax.set_title(f"median turn, {KIND_TITLES[kind]}: \"{turn.get('text', '')}\" heard \"{heard}\" "
-                 f"({turn.get('voice', '')}, {turn.get('condition', '')})", fontsize=8)
+    heard = str(turn.get("transcript", ""))[:40]
+    ax.set_title(f"median turn, {KIND_TITLES[kind]}: \"{str(turn.get('text', ''))[:40]}\" heard \"{heard}\" "
+                 f"({turn.get('voice', '')}, {turn.get('condition', '')})", fontsize=7)
     ax.set_xlabel("ms from the end of speech", fontsize=7)
     ax.set_ylim(-0.6, len(TIMELINE) - 0.4)
     ax.margins(x=0.1)
