@@ -59,7 +59,7 @@ def dev_rows() -> list[tuple[str, str]]:
     return rows
 
 
-def transcribe(out: Path, *, prompt: bool = False, voices_wanted: str = "") -> None:
+def transcribe(out: Path, *, prompt: bool = False, voices_wanted: str = "", backend: str = "") -> None:
     from measure_speech import cut_utterances, in_stream
 
     from sayso.audio.convert import to_16k_mono
@@ -75,7 +75,12 @@ def transcribe(out: Path, *, prompt: bool = False, voices_wanted: str = "") -> N
     voices["piper joe"] = PiperTts(settings=settings)
     if voices_wanted:
         voices = {k: v for k, v in voices.items() if k in voices_wanted.split(",")}
-    stt = FasterWhisperStt(settings=settings)
+    if backend:  # another speech backend (e.g. moonshine) on the same clips
+        from sayso.registry import build
+
+        stt = build("stt", settings.model_copy(update={"stt": backend}))
+    else:
+        stt = FasterWhisperStt(settings=settings)
     bias = ""
     if prompt:  # the page vocabulary of the test site's home page, as Whisper's initial prompt
         from sayso.agent.vocabulary import Vocabulary
@@ -83,7 +88,7 @@ def transcribe(out: Path, *, prompt: bool = False, voices_wanted: str = "") -> N
         vocab = Vocabulary()
         vocab.update(home_state())
         bias = vocab.prompt()
-    name = "transcripts-prompt.json" if prompt else "transcripts.json"
+    name = file_name(prompt, backend)
     result: dict[str, Any] = {"load_average_start": os.getloadavg(), "rows": rows, "transcripts": {},
                               "prompt": bias, "stt_ms": {}}
     for label, tts in voices.items():
@@ -135,6 +140,10 @@ def home_state() -> Any:
              PageItem(index=len(HOME_LINKS) + 1, text="Search", kind="field", in_view=True))
     return BrowserState(url=url, title="Sayso Test Home", tabs=(TabInfo(1, "Sayso Test Home", url, True),),
                         items=items)
+
+
+def file_name(prompt: bool, backend: str) -> str:
+    return f"transcripts{'-prompt' if prompt else ''}{'-' + backend if backend else ''}.json"
 
 
 def score(out: Path, name: str = "transcripts.json") -> None:
@@ -289,12 +298,13 @@ def main() -> None:
     ap.add_argument("--browser", action="store_true", help="cost: also the state read in real Chromium")
     ap.add_argument("--prompt", action="store_true",
                     help="transcribe/score with the page vocabulary as Whisper's prompt (transcripts-prompt.json)")
+    ap.add_argument("--stt", default="", help="transcribe/score: another speech backend, e.g. moonshine")
     ap.add_argument("--voices", default="", help="transcribe: only these voices (comma list, e.g. 'espeak en-us')")
     args = ap.parse_args()
     if args.stage == "transcribe":
-        transcribe(args.out, prompt=args.prompt, voices_wanted=args.voices)
+        transcribe(args.out, prompt=args.prompt, voices_wanted=args.voices, backend=args.stt)
     elif args.stage == "score":
-        score(args.out, "transcripts-prompt.json" if args.prompt else "transcripts.json")
+        score(args.out, file_name(args.prompt, args.stt))
     else:
         cost()
         if args.browser:
