@@ -119,6 +119,13 @@ def test_a_weak_or_tied_match_asks_instead_of_acting() -> None:
     assert g is None or not g.sure
 
 
+def test_a_match_whose_runner_up_means_the_opposite_must_be_far_ahead() -> None:
+    g = heard("I mute.")  # Whisper's words for "unmute" (Piper): mute 80, unmute 67
+    assert g is not None and not g.sure
+    g = heard("Page count.")  # page down 84, page up 59
+    assert g is not None and g.sure and g.call.args == {"direction": "down"}
+
+
 def test_doubtful_words_are_asked_about_even_when_they_are_an_exact_command() -> None:
     u = understand("scroll down", Vocabulary(), doubtful=True)
     assert u is not None and not u.calls and u.question == "Did you mean 'scroll down'?"

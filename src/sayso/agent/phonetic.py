@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 
 SURE = 75.0  # this similar by sound (0-100, rapidfuzz's normalised indel similarity) and ...
 MARGIN = 10.0  # ... this far ahead of the next different target: act
+MARGIN_OPPOSITE = 15.0  # ... this far ahead when that target means the opposite ("mute" / "unmute")
+_OPPOSITES = ({"mute", "unmute"}, {"up", "down"}, {"in", "out"}, {"top", "bottom"}, {"play", "pause"},
+              {"next", "previous"})
 ASK = 62.0  # this similar: ask "Did you mean ...?"
 MIN_PHONES = 4  # shorter heard names ("a", "it") are not compared at all
 MAX_COMMAND_WORDS = 8  # longer utterances are not compared with whole command phrases
@@ -163,13 +166,24 @@ def _best(heard: str, terms: list[Term]) -> list[tuple[float, Term]]:
     return scored
 
 
+def _opposite(a: ToolCall, b: ToolCall) -> bool:
+    """Same tool, and arguments that mean the opposite ("mute" and "unmute")."""
+    if a.name != b.name:
+        return False
+    values = {str(v) for v in (*a.args.values(), *b.args.values())}
+    return any(pair <= values for pair in _OPPOSITES)
+
+
 def _verdict(scored: list[tuple[float, Term]]) -> Guess | None:
     if not scored or scored[0][0] < ASK:
         return None
     top, term = scored[0]
     runner = next(((s, t) for s, t in scored[1:] if dict(t.call.args) != dict(term.call.args)
                    or t.call.name != term.call.name), None)
-    sure = top >= SURE and (runner is None or top - runner[0] >= MARGIN)
+    # a runner-up that means the opposite (mute/unmute, page up/down): a slip flips the meaning,
+    # so it must be further behind
+    margin = MARGIN_OPPOSITE if runner is not None and _opposite(term.call, runner[1].call) else MARGIN
+    sure = top >= SURE and (runner is None or top - runner[0] >= margin)
     return Guess(call=term.call, term=term, score=round(top, 1), sure=sure,
                  runner_up=runner[1] if runner else None)
 
