@@ -10,7 +10,8 @@
 - :func:`chip_text` and :func:`describe`: how an action is shown and said.
 
 The browser keeps URL policy (``browser/policy.py``: private hosts etc.) and execution
-(``browser/actions.py``: ``ACTIONS`` maps each browser tool to its function).
+(``browser/actions/``: ``ACTIONS`` maps each browser tool to its function, registered with
+``@action("name")``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Every tool, declared once (ARCHITECTURE.md section 4: names and arguments stay as they are).
 
-Adding a tool: one :class:`Tool` here, one action in ``browser/actions.py`` (its ``ACTIONS``
-entry), and tests. The schema, the prompt's tool list, validation and chip texts follow.
+Adding a tool: one :class:`Tool` here, one ``@action("name")`` function in ``browser/actions/``,
+and tests. The schema, the prompt's tool list, validation and chip texts follow.
 The order here is the order of the prompt's tool list and of the schema.
 """
 

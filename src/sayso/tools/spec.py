@@ -4,7 +4,7 @@ A :class:`Tool` says everything the rest of sayso needs to know about one tool: 
 arguments with their limits, its risk, its line in the LLM's prompt, the chip the web app
 shows, and how its result becomes the reply. ``sayso.tools`` generates the LLM's JSON
 schema, the prompt's tool list, argument validation and chip texts from these declarations;
-the browser only executes (``browser/actions.py``) and checks URLs (``browser/policy.py``).
+the browser only executes (``browser/actions/``) and checks URLs (``browser/policy.py``).
 """
 
 from __future__ import annotations
