@@ -86,8 +86,10 @@ def test_kinds_follow_what_the_user_meant_and_ratios_compare_the_same_scenarios(
               "accuracy": {s: stats.accuracy(recs, s) for s in stats.SYSTEMS},
               "wer": {"overall": stats.wer([("a b", "a b")]), "by_condition": {}},
               "intent_accuracy": [], "peak_rss_mb": {"process": 900.0, "with_children": 1800.0},
-              "load_ms": {"stt": 800.0}, "cold_start_ms": {"pipeline": 9000.0, "app": 4000.0}}
+              "load_ms": {"stt": 800.0}, "cold_start_ms": {"pipeline": 9000.0, "app": 4000.0},
+              "webapp": summarize_turns({"turns": [{"path": "live", "page_ms": 700.0}, {"path": "live", "page_ms": 900.0}]})}
     text = markdown(result)
+    assert "| web app in Chromium, live voice (WebSocket) | sayso | 2 | – | – | – | 800 / 890 |" in text
     assert "| browser command, fast path | sayso | 1 |" in text
     assert "0.25x (0.25x)" in text
     assert "load 1.50/1.20/1.00 at start, 2.50/1.40/1.10 at end" in text
@@ -179,10 +181,16 @@ def test_real_speech_clips_come_with_their_words(tmp_path) -> None:
 def test_web_app_figures_prefer_the_time_to_audio_played_in_the_page() -> None:
     old = summarize_turns({"turns": [{"first_audio": 900.0, "endpoint_ms": 600.0},
                                      {"first_audio": 1100.0, "endpoint_ms": 500.0}, {"transcript": "x"}]})
-    assert old["median_ms"] == 1550.0 and old["n"] == 2 and old["turns"] == 3
-    new = summarize_turns({"transport": "websocket", "turns": [{"eos_to_first_audio_ms": 800.0, "first_audio": 1.0}]})
-    assert new["median_ms"] == 800.0 and new["transport"] == "websocket"
-    assert summarize_turns({"turns": []})["median_ms"] is None
+    assert old["paths"]["record"]["median_ms"] == 1550.0
+    assert old["paths"]["record"]["n"] == 2 and old["paths"]["record"]["turns"] == 3
+    new = summarize_turns({"turns": [{"path": "live", "page_ms": 800.0, "server_first_audio": 1.0},
+                                     {"path": "live", "page_ms": 1000.0},
+                                     {"path": "record", "page_ms": 3000.0}],
+                           "barge": [{"barge_ms": 120.0}, {"barge_ms": 200.0}]})
+    assert new["paths"]["live"]["median_ms"] == 900.0 and new["paths"]["record"]["median_ms"] == 3000.0
+    assert new["paths"]["live"]["measured"] == "played in the page"
+    assert new["barge"]["median_ms"] == 160.0 and "note" not in new
+    assert "note" in summarize_turns({"turns": [{"path": "live"}]})
 
 
 CUT_RUN = textwrap.dedent("""

@@ -91,10 +91,10 @@ def markdown(result: Mapping[str, Any]) -> str:
                 continue
             cells = " | ".join(_cell(marks[c]) for c in COLUMNS)
             lines.append(f"| {KIND_TITLES[kind]} | {system} | {n} | {cells} |")
-    web = result.get("webapp") or {}
-    if web.get("median_ms") is not None:
-        lines.append(f"| web app in Chromium, spoken commands ({web.get('transport', '?')}) | sayso | "
-                     f"{web['n']} | – | – | – | {web['median_ms']:.0f} / {web['p95_ms']:.0f} | – | – |")
+    for web in ((result.get("webapp") or {}).get("paths") or {}).values():
+        if web.get("median_ms") is not None:  # end of speech -> first audio, in a real page
+            lines.append(f"| web app in Chromium, {web['title']} | sayso | {web['n']} | – | – | – | "
+                         f"{web['median_ms']:.0f} / {web['p95_ms']:.0f} | – | – |")
     lines += ["", "Ours / baseline, p50 (p95); < 1 is faster, measured in the same run, paired:", ""]
     lines.append("| scenario kind | first audio | browser action done | turn done | slowest stage (ours) |")
     lines.append("|---|---|---|---|---|")
@@ -143,7 +143,16 @@ def extras(result: Mapping[str, Any]) -> list[str]:
         out.append(f"- STT word error rate on real human speech: {real['wer']:.1%} over {real['words']} words, "
                    f"{real['utterances']} recordings ({', '.join(real.get('sources', []))})")
     web = result.get("webapp") or {}
-    if web and web.get("median_ms") is None and web.get("note"):
+    for p in (web.get("paths") or {}).values():
+        if p.get("median_ms") is not None:
+            out.append(f"- web app, {p['title']}: end of speech -> first audio {p['measured']}, "
+                       f"p50 {p['median_ms']:.0f} / p95 {p['p95_ms']:.0f} / max {p['max_ms']:.0f} ms "
+                       f"over {p['n']} of {p['turns']} turns")
+    barge = web.get("barge") or {}
+    if barge.get("median_ms") is not None:
+        out.append(f"- web app barge-in: overlapping speech -> the page's output silent, p50 "
+                   f"{barge['median_ms']:.0f} / max {barge['max_ms']:.0f} ms over {barge['n']} rounds")
+    if web.get("note"):
         out.append(f"- web app end to end: {web['note']}")
     for acc in result["intent_accuracy"]:
         if acc.get("accuracy") is None:
