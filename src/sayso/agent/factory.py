@@ -107,6 +107,11 @@ async def build_components(
         comp.stt = await stage("stt", lambda: make_registry("stt"))  # type: ignore[assignment]
     if tts:
         comp.tts = await stage("tts", lambda: make_tts())  # type: ignore[assignment]
+    if warm and stt:  # the fixed names (commands, sites) sounded out once, not on the first utterance
+        from sayso.agent.phonetic import prepare
+        from sayso.agent.vocabulary import Vocabulary
+
+        await asyncio.to_thread(prepare, Vocabulary())
     return comp
 
 
