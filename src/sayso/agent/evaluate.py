@@ -15,6 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sayso.config import Settings
+from sayso.llm.base import Llm
 from sayso.tools import ANSWER, primary
 from sayso.types import ToolCall
 
@@ -137,7 +139,7 @@ def score(name: str, cases: Sequence[Case], decisions: Iterable[Decision]) -> Sc
     return sc
 
 
-async def llm_decision(llm, settings, text: str) -> Decision:  # type: ignore[no-untyped-def]
+async def llm_decision(llm: Llm, settings: Settings, text: str) -> Decision:
     """The LLM path alone, through the real turn code (dry run, no browser, empty history).
 
     ``ms`` is the time to the decision (``intent-end``): the whole tool call, or the moment the
@@ -171,7 +173,7 @@ def fast_decision(text: str) -> Decision:
     return Decision(calls=tuple(calls or ()), declined=calls is None, ms=(time.perf_counter() - t0) * 1000)
 
 
-async def evaluate_all(cases: Sequence[Case], llm, settings) -> dict[str, Score]:  # type: ignore[no-untyped-def]
+async def evaluate_all(cases: Sequence[Case], llm: Llm | None, settings: Settings) -> dict[str, Score]:
     """Fast path alone, LLM alone, and combined (fast path first, the LLM for what it declines)."""
     fast = [fast_decision(c.utterance) for c in cases]
     out = {"fast path": score("fast path", cases, fast)}

@@ -42,6 +42,7 @@ from sayso.browser.base import BrowserState, TabInfo
 from sayso.browser.page import MAX_STATE_ITEMS, PAGE_INFO_JS, STATE_JS, to_page_items
 from sayso.browser.policy import UrlPolicy
 from sayso.browser.processes import NEW_GROUP, TAG_ENV, OrphanGuard, OwnedProcesses
+from sayso.config import Settings
 from sayso.errors import BrowserError, UnsafeUrlError
 
 log = logging.getLogger(__name__)
@@ -151,7 +152,7 @@ def geckodriver_path(explicit: str = "") -> str | None:
 class DriverSession:
     """One browser and its WebDriver, with health checks, relaunch and tab restore."""
 
-    def __init__(self, settings: Any) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.policy = UrlPolicy.from_settings(settings)
         self.page_timeout = float(settings.browser_page_load_timeout_s)

@@ -16,10 +16,13 @@ import re
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from sayso.errors import UnsafeUrlError
+
+if TYPE_CHECKING:
+    from sayso.config import Settings
 
 MAX_URL_LEN = 2048
 ALLOWED_SCHEMES = ("http", "https")
@@ -37,10 +40,10 @@ class UrlPolicy:
     allowlist: tuple[str, ...] = ()
 
     @classmethod
-    def from_settings(cls, settings: Any) -> UrlPolicy:
+    def from_settings(cls, settings: Settings) -> UrlPolicy:
         return cls(
-            allow_private=bool(getattr(settings, "browser_allow_private", False)),
-            allowlist=tuple(h.strip().lower() for h in getattr(settings, "browser_allowlist", ()) or ()),
+            allow_private=settings.browser_allow_private,
+            allowlist=tuple(h.strip().lower() for h in settings.browser_allowlist),
         )
 
     def check(self, url: str) -> str:

@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 from sayso.browser.actions import ACTIONS, fail, screenshot_jpeg
 from sayso.browser.base import BrowserState
 from sayso.browser.driver import DriverSession, classify, on_relaunch, short_error
+from sayso.config import Settings
 from sayso.errors import BrowserError, ToolArgsError, UnsafeUrlError
 from sayso.tools import validate
 from sayso.types import ToolCall, ToolResult
@@ -43,7 +44,7 @@ class SeleniumBrowser:
     def __init__(
         self,
         *,
-        settings: Any = None,
+        settings: Settings | None = None,
         watchdog_s: float | None = None,
         on_relaunch_cb: Callable[[str], None] | None = None,
     ) -> None:
