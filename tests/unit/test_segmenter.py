@@ -361,3 +361,16 @@ def test_any_chunk_size_gives_the_same_turns_at_the_same_samples(phrases: list[n
         seg.flush()
         seen.append([(e.type, e.data["stream_ms"]) for e in events])
     assert len(seen[0]) == 4 and all(s == seen[0] for s in seen)
+
+
+async def test_a_model_too_slow_for_partials_transcribes_only_in_the_pause(said: dict[str, np.ndarray]) -> None:
+    from sayso.audio import segmenter as seg_module
+
+    audio, _ = say(said["who painted the mona lisa"])
+    fast, slow = ScriptedStt([(0, "who painted the mona lisa")]), ScriptedStt([(0, "who painted the mona lisa")])
+    seg_module._PACE[slow.transcribe] = 2000.0  # its recent runs took 2 s: it does not keep up
+    for stt in (fast, slow):
+        utts = await run_unpaced(Segmenter(config=SegmenterConfig(), transcriber=stt.transcribe), audio)
+        assert len(utts) == 1 and utts[0].transcript is not None
+    assert len(fast.calls) >= 3  # partials while speaking, then the pause
+    assert slow.calls == [utts[0].audio.frames]  # one run: at 150 ms of silence, on the final audio

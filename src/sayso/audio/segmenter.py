@@ -9,9 +9,9 @@ frames; nothing waits for a bucket). A turn starts when speech has lasted ``vad_
 
 Transcribing while the user speaks (the ``transcriber`` hook, e.g. ``stt.transcribe``): every
 ``stt_partial_ms`` of speech the segmenter transcribes the utterance so far (``stt-partial``
-events: ``{text, audio_ms, elapsed_ms, final}``), and again once the silence after speech
-reaches ``vad_speculative_ms``. One transcription at a time: when the model is still busy the
-run is skipped, never queued. A transcript that covers every speech frame of the utterance
+events: ``{text, audio_ms, elapsed_ms, final}``) while the model keeps up (recent runs took no
+longer than that), and again once the silence after speech reaches ``vad_speculative_ms``.
+One transcription at a time: when the model is still busy the run is skipped, never queued. A transcript that covers every speech frame of the utterance
 (``final``: only silence came after its audio) is what the final transcript would say: the
 finished utterance carries it in ``Utterance.transcript`` and the caller need not transcribe
 again. The ``is_complete`` hook (e.g. the fast path's "scroll down") and
@@ -60,6 +60,10 @@ FinalHook = Callable[[Transcript | None], None]
 NEG_OFFSET = 0.15
 # a transcript is final when its audio runs this many frames past the last speech frame
 MARGIN_FRAMES = 3
+# how long recent transcriptions took (wall ms, smoothed), per transcriber: partials during
+# speech run only while the model keeps up (a partial that is still running when the user
+# stops would hold up the transcript of all the words)
+_PACE: dict[Any, float] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +109,7 @@ class _Run:
     task: asyncio.Task[Transcript]
     n: int
     turn_id: str
+    t0: float = 0.0  # when it started (wall ms)
     seen: bool = False  # its outcome was taken in
 
 
@@ -303,7 +308,8 @@ class Segmenter:
         if self._covers_speech(max(heard_n, self._last_run_n)):
             return None  # nothing new was said since the last transcription
         pause = self._silence_run >= self._spec_n
-        due = self._partial_n > 0 and n - self._last_run_n >= self._partial_n
+        due = (self._partial_n > 0 and n - self._last_run_n >= self._partial_n
+               and _PACE.get(self.transcriber, 0.0) <= self.config.partial_ms)
         if not (pause or due):
             return None
         self._run_wanted = True
@@ -445,7 +451,7 @@ class Segmenter:
         if self.transcriber is None or utt.turn_id != self._turn_id or self._busy():
             return
         task = asyncio.create_task(self.transcriber(utt), name="sayso-partial-stt")
-        run = _Run(task=task, n=n, turn_id=utt.turn_id)
+        run = _Run(task=task, n=n, turn_id=utt.turn_id, t0=now_ms())
         self._run = run
         self._last_run_n = n
         task.add_done_callback(lambda t: self._landed(run))
@@ -464,6 +470,9 @@ class Segmenter:
             if run.turn_id == self._turn_id:
                 self._failed = True
             return
+        wall = now_ms() - run.t0
+        pace = _PACE.get(self.transcriber)
+        _PACE[self.transcriber] = wall if pace is None else (pace + wall) / 2
         if run.turn_id != self._turn_id or self._state != "speaking":
             return  # a later utterance, or already handed over
         self._failed = False
