@@ -173,6 +173,7 @@ def test_copy_url_is_offered_to_the_llm_and_checked() -> None:
 
 def test_dry_run_descriptions() -> None:
     assert describe(ToolCall("click", {"index": 3})) == "click #3"
+    assert describe(ToolCall("switch_tab", {"index": 3})) == "switch_tab 3"  # as before: only links are "#3"
     assert describe(ToolCall("navigate", {"url": "google.com"})) == "navigate google.com"
     assert describe(ToolCall("type", {"text": "hello", "field": "name"})) == "type hello"
     assert describe(ToolCall("back", {})) == "back"

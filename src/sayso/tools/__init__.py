@@ -150,5 +150,6 @@ def describe(call: ToolCall) -> str:
     arg, value = primary(call)
     if arg is None:
         return call.name
-    shown = f"#{value}" if arg.kind == "index" and isinstance(value, int) else str(value)
+    numbered = arg.kind == "index" and bool(arg.noun) and isinstance(value, int)  # a link's number
+    shown = f"#{value}" if numbered else str(value)
     return f"{call.name} {shown}"
