@@ -112,6 +112,20 @@ def test_a_misheard_fast_path_command_stays_in_its_kind_and_counts_as_a_miss() -
     assert expected_kind("scroll to the bottom", "scroll:bottom") == "fast"
 
 
+def test_accuracy_reads_the_actions_of_the_turn_summary() -> None:
+    from sayso.events import ActionRecord, TurnSummary
+
+    rec = record("sayso", "s", local=True, action=None, text="page down", expected="scroll:down")
+    end = rec.events.pop()
+    summary = TurnSummary(transcript="Page down.",
+                          actions=(ActionRecord(tool="scroll", args={"direction": "down"}, ok=True),))
+    rec.events.append(TurnEvent("turn-end", "s", end.t_ms, summary))
+    assert rec.calls == [("scroll", {"direction": "down"})] and rec.correct
+    wrong = TurnSummary(actions=(ActionRecord(tool="navigate", args={"url": "https://pagedown.com"}),))
+    rec.events[-1] = TurnEvent("turn-end", "s", end.t_ms, wrong)
+    assert not rec.correct
+
+
 def test_accuracy_is_reported_by_voice_and_noise_condition() -> None:
     recs = [record("sayso", "a", local=True, voice="espeak-ng:en-us@175", condition="clean"),
             record("sayso", "b", local=True, voice="piper:joe@175", condition="clean"),

@@ -96,7 +96,12 @@ class TurnRecord:
 
     @property
     def calls(self) -> list[tuple[str, dict[str, Any]]]:
-        """The tool calls the turn made, in order, with their arguments."""
+        """The tool calls the turn made, in order, with their arguments: from the turn's
+        TurnSummary (turn-end, or cancelled by barge-in) when it has one, else (the baseline)
+        from its tool-start events."""
+        end = self.last("turn-end") or self.last("cancelled")
+        if end is not None and isinstance(end.data, TurnSummary):
+            return [(a.tool, dict(a.args)) for a in end.data.actions]
         return [(str(e.data.get("tool", "")), dict(e.data.get("args") or {}))
                 for e in self.events if e.type == "tool-start"]
 
