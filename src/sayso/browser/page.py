@@ -19,6 +19,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from sayso.browser.base import PageItem
+from sayso.browser.js import script
 
 MAX_CLICKABLES = 600
 MAX_STATE_ITEMS = 200  # what the browser state carries for the vocabulary (the click tool reads 600)
@@ -26,129 +27,19 @@ MAX_TEXT_CHARS = 50_000
 MATCH_THRESHOLD = 70.0  # token_set_ratio below this is "not found"
 AMBIGUITY_MARGIN = 6.0  # candidates this close to the best are "equally good"
 
-# one JS helper shared by the snippets: visibility and the spoken name of an element
-_JS_HELPERS = r"""
-const vis = (el) => {
-  if (!el.isConnected) return false;
-  const r = el.getBoundingClientRect();
-  if (r.width < 1 || r.height < 1) return false;
-  const s = getComputedStyle(el);
-  return s.visibility !== 'hidden' && s.display !== 'none' && parseFloat(s.opacity || '1') > 0.05;
-};
-const clean = (t) => (t || '').replace(/\s+/g, ' ').trim();
-const skipped = (el) => !!el.closest('nav,header,footer,aside,form,[role=navigation],[role=banner],[role=contentinfo],[aria-hidden=true],script,style,noscript,template');
-const nameOf = (el) => {
-  let t = clean(el.getAttribute('aria-label'));
-  if (!t && el.getAttribute('aria-labelledby')) {
-    t = clean(el.getAttribute('aria-labelledby').split(/\s+/).map(id => {
-      const n = document.getElementById(id); return n ? n.innerText : ''; }).join(' '));
-  }
-  const tag = el.tagName.toLowerCase();
-  if (!t && (tag === 'input' || tag === 'textarea' || tag === 'select')) {
-    if (el.labels && el.labels.length) t = clean(el.labels[0].innerText);
-    if (!t && ['submit', 'button', 'reset'].includes(el.type)) t = clean(el.value);
-    if (!t) t = clean(el.placeholder || el.title || el.name);
-  }
-  if (!t) t = clean(el.innerText);
-  if (!t) { const img = el.querySelector('img[alt]'); if (img) t = clean(img.alt); }
-  if (!t) t = clean(el.title);
-  return t.slice(0, 150);
-};
-"""
-
-CLICKABLES_JS = _JS_HELPERS + r"""
-const sel = 'a[href],button,input:not([type=hidden]),select,textarea,summary,[role=button],[role=link],[role=tab],[role=menuitem],[role=checkbox],[role=switch],[role=searchbox],[role=textbox],[contenteditable=true],[onclick]';
-const els = [], info = [];
-for (const el of document.querySelectorAll(sel)) {
-  if (els.length >= arguments[0]) break;
-  if (!vis(el) || el.disabled) continue;
-  if (el.parentElement && el.parentElement.closest(sel) && el.parentElement.closest(sel).matches('a[href],button')) continue;
-  const tag = el.tagName.toLowerCase();
-  const r = el.getBoundingClientRect();
-  els.push(el);
-  info.push({tag: tag, text: nameOf(el), href: tag === 'a' ? el.href : '',
-             type: (el.type || el.getAttribute('role') || '').toLowerCase(),
-             in_view: r.bottom > 0 && r.top < innerHeight});
-}
-return [els, info];
-"""
-
-RESULTS_JS = _JS_HELPERS + r"""
-const linkIn = (box) => {
-  for (const a of box.querySelectorAll('a[href]')) {
-    if (vis(a) && clean(a.innerText).length >= 3) return a;
-  }
-  return null;
-};
-let best = null, bestScore = 0;
-for (const box of document.querySelectorAll('ol,ul,div,section,main,tbody')) {
-  if (box.closest('nav,header,footer,aside,[role=navigation]')) continue;
-  if (box.childElementCount < 3) continue;
-  // the first 100 children decide (a 5,000-item list costs no more than a 100-item one)
-  const kids = Array.from(box.children).slice(0, 100).filter(k => vis(k) && linkIn(k));
-  if (kids.length < 3) continue;
-  const textLen = kids.reduce((n, k) => n + clean(k.innerText).length, 0);
-  const score = kids.length * Math.min(textLen / kids.length, 200);
-  if (score > bestScore) { best = kids; bestScore = score; }
-}
-let links = best ? best.map(linkIn) : [];
-if (links.length < 3) {
-  links = Array.from(document.querySelectorAll('h2 a[href],h3 a[href],h4 a[href]')).filter(a => vis(a) && !a.closest('nav,header,footer,aside'));
-}
-links = links.slice(0, 50);
-return [links, links.map(a => ({tag: 'a', text: nameOf(a), href: a.href, type: 'result', in_view: true}))];
-"""
-
-MAIN_TEXT_JS = _JS_HELPERS + r"""
-const articles = document.querySelectorAll('article');
-const root = document.querySelector('main,[role=main]') || (articles.length === 1 ? articles[0] : null) || document.body;
-if (!root) return '';
-const blocks = root.querySelectorAll('h1,h2,h3,h4,h5,h6,p,li,blockquote,pre,dd,dt,figcaption,td,th');
-const out = [];
-let n = 0;
-for (const el of blocks) {
-  if (skipped(el) && !(root !== document.body && el.closest('form') && false)) continue;
-  if (el.parentElement && el.parentElement.closest('p,li,blockquote,pre,td,th,dd')) continue;
-  if (!vis(el)) continue;
-  const t = clean(el.innerText);
-  if (!t) continue;
-  out.push(t); n += t.length;
-  if (n > arguments[0]) break;
-}
-let text = out.join('\n');
-if (text.length < 200) {
-  const all = clean(root.innerText);
-  if (all.length > text.length) text = all;
-}
-return text.slice(0, arguments[0]);
-"""
-
-HEADINGS_JS = _JS_HELPERS + r"""
-const out = [];
-for (const h of document.querySelectorAll('h1,h2,h3,h4,h5,h6,[role=heading]')) {
-  if (!vis(h) || h.closest('nav,footer,[aria-hidden=true]')) continue;
-  const t = clean(h.innerText);
-  if (!t) continue;
-  const level = /^h[1-6]$/i.test(h.tagName) ? +h.tagName[1] : +(h.getAttribute('aria-level') || 2);
-  out.push({level: level, text: t.slice(0, 200)});
-  if (out.length >= 60) break;
-}
-return out;
-"""
-
-PAGE_INFO_JS = "return [location.href, document.title, document.readyState];"
-
-
-def _body(snippet: str) -> str:
-    return snippet[len(_JS_HELPERS):]
-
+# the page scripts (browser/js/*.js), each with the shared helpers in front
+CLICKABLES_JS = script("helpers") + script("clickables")
+RESULTS_JS = script("helpers") + script("results")
+MAIN_TEXT_JS = script("helpers") + script("main_text")
+HEADINGS_JS = script("helpers") + script("headings")
+PAGE_INFO_JS = script("page_info")
 
 # the URL and title with what the user can point at, in one call: the same clickables and results
 # (same order, same numbering) as the click tool uses, texts only (no elements cross the wire)
 STATE_JS = (
-    _JS_HELPERS
-    + "const clickables = (function () {" + _body(CLICKABLES_JS) + "}).apply(null, [arguments[0]]);\n"
-    + "const results = (function () {" + _body(RESULTS_JS) + "})();\n"
+    script("helpers")
+    + "const clickables = (function () {" + script("clickables") + "}).apply(null, [arguments[0]]);\n"
+    + "const results = (function () {" + script("results") + "})();\n"
     + "return [location.href, document.title, document.readyState, clickables[1], results[1]];"
 )
 
