@@ -265,6 +265,8 @@ class Settings(BaseSettings):
     """Longest audio upload (or API recording) accepted as one spoken command, in seconds."""
     hands_free: bool = True
     """Listen continuously (True) or push-to-talk (False)."""
+    ui_live_voice: bool = True
+    """Offer live voice in the web app: microphone and replies streamed over a WebSocket."""
     turn_rate_per_minute: int = Field(default=30, ge=1, le=600)
     """Most turns one web app session may start in a minute; more are refused politely."""
 

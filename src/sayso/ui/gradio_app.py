@@ -75,6 +75,7 @@ class WebApp:
     manager: SessionManager
     stages: Stages
     assets: Any  # layout.PageAssets
+    live: Any = None  # live.LiveHub: the low-latency voice socket, when enabled
     loop: asyncio.AbstractEventLoop | None = None  # the server's loop, once serving
 
     def launch(self, settings: Settings, *, auth: list[tuple[str, str]] | None = None,
@@ -89,7 +90,7 @@ class WebApp:
             max_file_size=f"{settings.max_upload_mb:.0f}mb",
             theme=self.assets.theme,
             css=self.assets.css,
-            head=self.assets.head,
+            head=self.assets.head + (_live_script() if self.live is not None else ""),
             footer_links=[],
             quiet=True,
             prevent_thread_lock=True,
@@ -128,8 +129,16 @@ class WebApp:
         self.demo.close()
 
 
+def _live_script() -> str:
+    from sayso.ui.live_page import SCRIPT
+
+    return SCRIPT
+
+
 def mount_extra_routes(app: WebApp) -> None:
-    """The hook for routes beside the page: ``GET /metrics`` (Prometheus) when available."""
+    """Routes beside the page: the live-voice socket and scripts, ``GET /metrics``."""
+    if app.live is not None:
+        app.live.mount(app.demo.app)
     try:
         from sayso.metrics import mount_metrics
     except ImportError:  # the metrics module is optional for the page
@@ -150,8 +159,13 @@ def build_app(settings: Settings, *, stages: Stages | None = None) -> WebApp:
     sinks, on_count = _observers()
     manager = SessionManager(settings, stages, sinks=sinks, on_count=on_count)
     handlers = UiHandlers(manager, settings)
-    demo = build_blocks(handlers, settings)
-    return WebApp(demo=demo, manager=manager, stages=stages, assets=assets())
+    live = None
+    if settings.ui_live_voice:
+        from sayso.ui.live import LiveHub
+
+        live = LiveHub(manager)
+    demo = build_blocks(handlers, settings, live=live)
+    return WebApp(demo=demo, manager=manager, stages=stages, assets=assets(), live=live)
 
 
 def _observers() -> tuple[tuple[Any, ...], Any]:

@@ -68,7 +68,8 @@ def assets() -> PageAssets:
     return PageAssets(theme=theme(), css=css, head=HEAD)
 
 
-def build_blocks(handlers: UiHandlers, settings: Settings) -> gr.Blocks:
+def build_blocks(handlers: UiHandlers, settings: Settings, *, live: Any = None) -> gr.Blocks:
+    """The page; ``live`` (a ``live.LiveHub``) adds the live-voice controls."""
     h = handlers
     with gr.Blocks(title="sayso: voice assistant", fill_width=False) as demo:
         gr.HTML('<a class="sayso-skip" href="#sayso-input">Skip to the command box</a>')
@@ -95,6 +96,7 @@ def build_blocks(handlers: UiHandlers, settings: Settings) -> gr.Blocks:
                                      min_width=90)
                     stop = gr.Button("Stop (Esc)", variant="stop", elem_id="sayso-stop",
                                      scale=1, min_width=110)
+                live_parts = _live_controls() if live is not None else None
                 with gr.Row(equal_height=True):
                     mic = gr.Audio(sources=["microphone"], streaming=True, type="numpy",
                                    label="Microphone: press Record once, then just talk",
@@ -136,6 +138,10 @@ def build_blocks(handlers: UiHandlers, settings: Settings) -> gr.Blocks:
         api_audio = gr.Audio(visible=False, type="numpy")
 
         turn_out = [chat, reply, status, latency, browser]
+        if live is not None:
+            from sayso.ui.live_page import wire_live
+
+            wire_live(demo, live, h, live_parts, turn_out)
         # in SESSION_FIELDS order: see handlers.SETTING_INPUTS
         setting_inputs = [stt, stt_model, llm, llm_model, tts, voice, rate, ollama, engine,
                           mode, headed]
@@ -179,6 +185,12 @@ def build_blocks(handlers: UiHandlers, settings: Settings) -> gr.Blocks:
         api_voice_in.change(h.api_voice, [api_voice_in], [api_json, api_audio], api_name="voice",
                             concurrency_limit=limit, concurrency_id="turns")
     return demo
+
+
+def _live_controls() -> Any:
+    from sayso.ui.live_page import live_controls
+
+    return live_controls()
 
 
 def _empty_browser() -> Any:
