@@ -265,6 +265,9 @@ class Settings(BaseSettings):
     """Longest audio upload (or API recording) accepted as one spoken command, in seconds."""
     hands_free: bool = True
     """Listen continuously (True) or push-to-talk (False)."""
+    llm_background_load: bool = True
+    """The web app loads and warms the LLM in the background: the page and the fast path work
+    before it is ready, LLM turns wait for it."""
     ui_live_voice: bool = True
     """Offer live voice in the web app: microphone and replies streamed over a WebSocket."""
     turn_rate_per_minute: int = Field(default=30, ge=1, le=600)

@@ -210,6 +210,13 @@ class UiHandlers:
         await session.cancel()
         return status_html(session.view.idle_status())
 
+    async def on_warm_tick(self) -> tuple[Any, Any]:
+        """While the LLM warms up in the background: the banner says so, then clears."""
+        stages = self.manager.stages
+        if not stages.llm_warm:
+            return gr.skip(), gr.skip()
+        return banner_html(stages.notes), gr.Timer(active=False)
+
     # ------------------------------------------------------------------ settings
     def _settings_values(self, s: Settings, session: UiSession) -> list[Any]:
         values: list[Any] = []

@@ -81,6 +81,7 @@ def build_blocks(handlers: UiHandlers, settings: Settings, *, live: Any = None) 
             theme_btn = gr.Button("Light / dark", elem_id="sayso-theme", size="sm",
                                   variant="secondary", scale=0, min_width=140)
         banner = gr.HTML("", elem_id="sayso-banner")
+        warm_timer = gr.Timer(1.0)  # the banner follows the LLM's background warm-up
 
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=420):
@@ -151,6 +152,8 @@ def build_blocks(handlers: UiHandlers, settings: Settings, *, live: Any = None) 
         demo.load(h.on_load, None, [chat, status, latency, browser, banner, box, mic,
                                     *setting_inputs], **quiet)
         demo.unload(h.on_unload)
+        warm_timer.tick(h.on_warm_tick, None, [banner, warm_timer], concurrency_limit=None,
+                        **quiet)
 
         box.submit(h.on_text, [box], [*turn_out, box], concurrency_limit=limit,
                    concurrency_id="turns", **quiet)

@@ -52,6 +52,8 @@ BrowserFactory = Callable[[Settings], Browser]
 #: (settings, sink, transcriber or None, is_complete or None) -> a segmenter
 SegmenterFactory = Callable[..., PushSegmenter]
 
+LLM_LOADING = ("The language model is warming up: browser commands work now; questions are "
+               "answered as soon as it is ready.")
 RETRY_S = 60.0  # a stage that failed to load is tried again for sessions after this long
 
 STAGE_LABELS = {
@@ -97,6 +99,9 @@ class Stages:
         self.is_complete: Callable[[str], bool] | None = None
         self._ready: asyncio.Lock | None = None
         self._warmed = False
+        self._quiet = asyncio.Event()  # set when no stage but the background LLM is loading
+        self._quiet.set()
+        self.llm_loading: Any = None  # the WarmingLlm of the app's settings, if any
 
     # ------------------------------------------------------------- notes
     def note(self, stage: str, message: str) -> None:
@@ -150,25 +155,67 @@ class Stages:
         if self._missing(keys):
             async with self._load_lock():
                 missing = self._missing(keys)
-                if missing:
-                    comp = await factory.build_components(
-                        settings, stt="stt" in missing, llm="llm" in missing, tts="tts" in missing)
-                    for kind in missing:
-                        obj = getattr(comp, kind)
-                        self._loaded[keys[kind]] = (obj, comp.problems.get(kind, ""))
-                        if obj is None:  # try again for a later session
-                            self._failed_at[keys[kind]] = time.monotonic()
+                if "llm" in missing and settings.llm_background_load:
+                    self._loaded[keys["llm"]] = (self._warming_llm(factory, settings, keys["llm"],
+                                                                   quiet_first=bool(missing - {"llm"})), "")
+                    missing.discard("llm")
+                try:
+                    if missing:
+                        comp = await factory.build_components(
+                            settings, stt="stt" in missing, llm="llm" in missing,
+                            tts="tts" in missing)
+                        for kind in missing:
+                            obj = getattr(comp, kind)
+                            self._loaded[keys[kind]] = (obj, comp.problems.get(kind, ""))
+                            if obj is None:  # try again for a later session
+                                self._failed_at[keys[kind]] = time.monotonic()
+                finally:
+                    self._quiet.set()  # the background LLM may take the CPU now
         parts = {kind: self._loaded[keys[kind]] for kind in keys}
         for kind, (obj, problem) in parts.items():
             if obj is None:
                 self.note(kind, problem or "it could not be loaded.")
-            else:
+            elif not getattr(obj, "loading", False):
                 self.clear(kind)
         if parts["stt"][0] is not None:
             self.stt = parts["stt"][0]
         return factory.Components(settings=settings, stt=parts["stt"][0], llm=parts["llm"][0],
                                   tts=parts["tts"][0],
                                   problems={k: v[1] for k, v in parts.items() if v[1]})
+
+    def _warming_llm(self, factory: Any, settings: Settings, key: tuple[Any, ...], *,
+                     quiet_first: bool) -> Any:
+        """The LLM, loading and warming in the background (the page and the fast path work
+        meanwhile; LLM turns wait for it). It starts once the STT and TTS have loaded."""
+        from sayso.llm.warming import WarmingLlm
+
+        if quiet_first:
+            self._quiet.clear()
+
+        async def load() -> Any:
+            await self._quiet.wait()
+            return await factory.build_llm(settings, warm=True)
+
+        llm = WarmingLlm(load())
+        self.notes["llm"] = LLM_LOADING
+        self.llm_loading = llm
+
+        def done(_task: Any) -> None:
+            if llm.inner is not None:
+                if self.notes.get("llm") == LLM_LOADING:
+                    self.clear("llm")
+            elif self._loaded.get(key, (None,))[0] is llm:  # failed: note it, retry later
+                self._loaded[key] = (None, llm.problem)
+                self._failed_at[key] = time.monotonic()
+                self.note("llm", llm.problem or "it could not be loaded.")
+
+        llm._task.add_done_callback(done)
+        return llm
+
+    @property
+    def llm_warm(self) -> bool:
+        """False while the LLM is still loading in the background."""
+        return self.llm_loading is None or not self.llm_loading.loading
 
     def shared(self, kind: str, settings: Settings | None = None) -> Any:
         """The loaded shared stage of ``kind`` ("stt", "llm", "tts") for settings, or None."""
