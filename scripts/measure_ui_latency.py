@@ -17,7 +17,8 @@ seconds). The page is told to measure (``window.saysoMeasure``), so ``js/live.js
 For each turn: ``page`` = first audio played - speech end, both measured in the page. The
 server's own ``vad-end -> tts-first-audio`` is printed beside it. Then barge-in: "Read the
 page." and, while the reply plays, "Stop.": ``barge`` = the output went silent (the player's
-``flushed``) - the overlapping speech started.
+``held``: three loud frames in the page; or ``flushed``: the server's ``vad-start``) - the
+overlapping speech started; ``cancel`` = the server's ``vad-start`` flushed the reply.
 
 Usage: ``.venv/bin/python scripts/measure_ui_latency.py [--turns 10] [--gap 10] [--json OUT]
 [--paths record,live] [--barge 3]``
@@ -183,17 +184,21 @@ def run_barge(app: WebApp, wav: Path, rounds: int) -> list[dict[str, Any]]:
         log = page_log(driver)
         rows = []
         for cut in (e for e in log if e["kind"] == "flush" and e.get("reason") == "barge-in"):
-            playing = [e for e in log if e["kind"] in ("play-start", "idle", "flushed")
-                       and e["perf"] <= cut["perf"]]
-            if not playing or playing[-1]["kind"] != "play-start":
-                continue  # nothing was playing (the reply had ended or not yet begun)
             onset = [e for e in log if e["kind"] == "speech-start" and e["source"] == "live"
-                     and e["perfAudio"] <= cut["perf"]]
-            silent = next((e for e in log if e["kind"] == "flushed" and e["perf"] >= cut["perf"]),
-                          None)
-            if onset and silent:
-                rows.append({"barge_ms": round(silent["perfAudio"] - onset[-1]["perfAudio"], 1),
-                             "flush_after_onset_ms": round(cut["perf"] - onset[-1]["perfAudio"], 1)})
+                     and e["perf"] <= cut["perf"]]
+            if not onset:
+                continue
+            start = onset[-1]
+            before = [e for e in log if e["kind"] in ("play-start", "idle", "flushed", "held")
+                      and e["perfAudio"] <= start["perfAudio"]]
+            if not before or before[-1]["kind"] != "play-start":
+                continue  # nothing was playing when the speech started
+            silent = next((e for e in log if e["kind"] in ("held", "flushed")
+                           and e["perf"] >= start["perf"]), None)
+            if silent is not None:
+                rows.append({"barge_ms": round(silent["perfAudio"] - start["perfAudio"], 1),
+                             "by": silent["kind"],
+                             "cancel_ms": round(cut["perf"] - start["perfAudio"], 1)})
         return rows
     finally:
         driver.quit()
@@ -261,6 +266,8 @@ def main() -> int:
             results["barge"] = barges
             print(summary("barge-in: overlapping speech starts -> the page's output is silent",
                           [b["barge_ms"] for b in barges]))
+            print(summary("barge-in: overlapping speech starts -> the server's vad-start flushes "
+                          "the reply", [b["cancel_ms"] for b in barges]))
         results["load_end"] = os.getloadavg()
         print(f"load average: {results['load_start'][0]:.1f} at the start, "
               f"{results['load_end'][0]:.1f} at the end")

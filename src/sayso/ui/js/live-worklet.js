@@ -3,8 +3,10 @@
 // "sayso-capture": cuts the microphone into 20 ms frames of int16 mono PCM at the context's
 // rate and posts each (transferred) with its RMS level and the context time of its last sample.
 // "sayso-player": plays queued float32 PCM chunks; a "flush" empties the queue at once. It
-// posts "start" when a turn's audio begins to sound, and "idle" / "flushed" when the output
-// goes silent, each with the exact context time of that sample.
+// posts "start" when a turn's audio begins to sound, and "idle" / "flushed" / "held" when the
+// output goes silent, each with the exact context time of that sample. "hold" silences the
+// output at once but keeps the queue ("release" resumes it): the page holds while the user
+// may be barging in, before the server's VAD has confirmed speech.
 /* global sampleRate, currentTime, registerProcessor, AudioWorkletProcessor */
 'use strict';
 
@@ -51,6 +53,7 @@ class SaysoPlayer extends AudioWorkletProcessor {
     this.turn = '';
     this.playing = false;
     this.flushed = false;
+    this.held = false;
     this.port.onmessage = (e) => {
       const d = e.data || {};
       if (d.cmd === 'push' && d.samples instanceof Float32Array) {
@@ -59,6 +62,11 @@ class SaysoPlayer extends AudioWorkletProcessor {
         this.q = [];
         this.off = 0;
         this.flushed = true;
+        this.held = false;
+      } else if (d.cmd === 'hold') {  // silent at once, the queue kept (maybe a barge-in)
+        this.held = true;
+      } else if (d.cmd === 'release') {
+        this.held = false;
       }
     };
   }
@@ -67,6 +75,15 @@ class SaysoPlayer extends AudioWorkletProcessor {
     const chans = outputs[0];
     const out = chans[0];
     let k = 0;
+    if (this.held) {
+      out.fill(0);
+      if (this.playing) {
+        this.playing = false;
+        this.port.postMessage({ ev: 'held', turn: this.turn, t: currentTime });
+      }
+      for (let c = 1; c < chans.length; c++) chans[c].fill(0);
+      return true;
+    }
     while (k < out.length && this.q.length) {
       const head = this.q[0];
       if (!this.playing || head.turn !== this.turn) {

@@ -16,11 +16,15 @@
     ? navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices) : null;
   const SPEECH_RMS = 0.004;  // frames above this level count as speech (for the log and meter)
   const QUIET_MS = 400;  // this much quiet ends a stretch of speech
+  // barge-in, before the server's VAD confirms it (~250 ms): this many loud frames in a row
+  // while a reply plays hold the output silent; no vad-start within HOLD_MS resumes it
+  const HOLD_RMS = 0.01, HOLD_FRAMES = 3, HOLD_MS = 700;
   const MAX_LOG = 4000;
   let ctx = null, stream = null, src = null, capture = null, player = null, ws = null;
   let cut = new Set();  // turns whose audio was flushed (barge-in): late chunks are dropped
   let seen = new Set();  // turns whose audio reached the player
   let playing = false, refreshTimer = 0, wanted = false;
+  let loudRun = 0, holdTimer = 0;
 
   const el = (id) => document.getElementById(id);
   function note(kind, extra) {
@@ -83,7 +87,19 @@
       if (b) b.click();
     }, 120);
   }
+  function hold(rms) {
+    loudRun = rms > HOLD_RMS ? loudRun + 1 : 0;
+    if (loudRun !== HOLD_FRAMES || !playing || !player || holdTimer) return;
+    player.port.postMessage({ cmd: 'hold' });
+    note('hold');
+    holdTimer = setTimeout(() => {  // no speech confirmed: it was a noise, play on
+      holdTimer = 0;
+      if (player) player.port.postMessage({ cmd: 'release' });
+      note('release');
+    }, HOLD_MS);
+  }
   function flush(reason) {
+    if (holdTimer) { clearTimeout(holdTimer); holdTimer = 0; }
     if (player) player.port.postMessage({ cmd: 'flush' });
     seen.forEach((t) => cut.add(t));
     note('flush', { reason });
@@ -94,7 +110,7 @@
       show('on', d.mic ? 'Live voice: listening. Just talk.' : 'Live voice: no microphone listening on the server.');
       note('ready');
     } else if (type === 'vad-start') {
-      if (playing || seen.size) flush('barge-in');
+      if (playing || holdTimer || seen.size) flush('barge-in');
       showPartial('…', false);
       note('vad-start', { turn: msg.turn });
     } else if (type === 'stt-partial') {
@@ -155,6 +171,7 @@
     capture.port.onmessage = (e) => {
       const d = e.data;
       level(ctx, d.rms, d.t);
+      hold(d.rms);
       if (ws && ws.readyState === 1) ws.send(d.pcm);
     };
     player.port.onmessage = (e) => {
@@ -167,7 +184,7 @@
         note('play-start', { turn: d.turn, t: d.t, perfAudio });
       } else {
         playing = false;
-        note(d.ev, { turn: d.turn, t: d.t, perfAudio });  // 'idle' or 'flushed'
+        note(d.ev, { turn: d.turn, t: d.t, perfAudio });  // 'idle', 'flushed' or 'held'
       }
     };
     const url = new URL('sayso/live', document.baseURI);
@@ -203,6 +220,8 @@
     if (ctx) ctx.close();
     ctx = stream = src = capture = player = null;
     playing = false;
+    if (holdTimer) { clearTimeout(holdTimer); holdTimer = 0; }
+    loudRun = 0;
     cut = new Set(); seen = new Set();
     show(text && !/^Live voice is off/.test(text) ? 'fallback' : 'off',
          text || 'Live voice is off; the Record button works as before.');
