@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from sayso.config import load_settings
-from sayso.events import TurnEvent
+from sayso.events import ActionRecord, TurnEvent, TurnSummary
 from sayso.types import SAMPLE_RATE, AudioChunk, Utterance
 from sayso.ui.live import (
     MAX_FRAME_BYTES,
@@ -198,6 +198,10 @@ def test_messages_for_the_page() -> None:
     msg = json.loads(event_json(ev))
     assert msg["type"] == "tool-end" and msg["turn"] == "abcd1234" and msg["data"]["ok"] is True
     assert isinstance(msg["data"]["obj"], str)  # unusable values become strings
+    summary = TurnEvent("turn-end", "t", data=TurnSummary(
+        transcript="click news", actions=(ActionRecord(tool="click", args={"text": "news"}, ok=True),)))
+    sent = json.loads(event_json(summary))["data"]
+    assert sent["transcript"] == "click news" and sent["actions"][0]["args"] == {"text": "news"}
     big = TurnEvent("browser-state", "t", data={"tabs": ["x" * 100] * 500})
     assert json.loads(event_json(big))["data"] == {"truncated": True}
     out = audio_message("abcd1234", tone(0.5, 22050), 44100)

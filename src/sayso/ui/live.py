@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import secrets
 import time
+from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
@@ -88,11 +90,22 @@ class Bucket:
         return True
 
 
+def _plain(value: Any) -> Any:
+    """JSON for what json cannot write: payloads and records as objects, the rest as text."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=str)
+    return str(value)
+
+
 def event_json(ev: TurnEvent) -> str:
-    """A TurnEvent as the page's JSON message (values the page cannot use become strings)."""
+    """A TurnEvent as the page's JSON message (its payload's fields under ``data``)."""
     data = {k: v for k, v in (ev.data or {}).items() if k != "chunk"}
     text = json.dumps({"type": ev.type, "turn": ev.turn_id, "t": round(ev.t_ms, 1), "data": data},
-                      default=str, ensure_ascii=False)
+                      default=_plain, ensure_ascii=False)
     if len(text.encode("utf-8")) > MAX_EVENT_BYTES:  # e.g. a huge tab list: the type is enough
         text = json.dumps({"type": ev.type, "turn": ev.turn_id, "t": round(ev.t_ms, 1),
                            "data": {"truncated": True}})
