@@ -50,7 +50,7 @@ def mic_wav(web: WebApp, tmp_path_factory: pytest.TempPathFactory) -> Path:
     say = lambda text, after: speech(web, text, rate=RATE, before_s=0.0, after_s=after,  # noqa: E731
                                      peak=0.2)
     samples = np.concatenate([
-        np.zeros(5 * RATE, np.int16),  # Chromium drops the first seconds of the file
+        np.zeros(8 * RATE, np.int16),  # Chromium drops the first seconds of the file
         say("Scroll down.", 12.0),
         say("Read the page.", 9.0),  # its reply reads the page for much longer than that
         say("Stop.", 60.0),  # the file loops: a long silence before it comes round again
@@ -105,10 +105,16 @@ def session_of(web: WebApp) -> Any:
     return next(iter(web.manager.sessions.values()))
 
 
+def heard(driver: Any) -> str:
+    """What the page logged, briefly (for failure messages)."""
+    return "; ".join(f"{e['kind']}{' ' + e['text'] if e.get('text') else ''}"
+                     for e in live_log(driver) if e["kind"] not in ("partial",))[-1500:]
+
+
 def test_spoken_command_over_the_socket_acts_and_plays(web: WebApp, page: Any) -> None:
     said = wait_until(lambda: first(live_log(page), "transcript"), TURN_TIMEOUT_S,
                       what="the first transcript")
-    assert "scroll" in said["text"].lower()
+    assert "scroll" in said["text"].lower(), heard(page)
     played = wait_until(lambda: first(live_log(page), "play-start", turn=said["turn"]),
                         TURN_TIMEOUT_S, what="the reply to play in the page")
     assert played["perfAudio"] > said["perf"] - 1000  # the reply of this very turn sounded
@@ -141,9 +147,13 @@ def test_barge_in_stops_the_reply_in_the_page(web: WebApp, page: Any) -> None:
                          TURN_TIMEOUT_S, what="the page to be read aloud")
     cut = wait_until(lambda: first(live_log(page), "flush", after=reading["perf"]),
                      TURN_TIMEOUT_S, what="speech over the reply to stop it")
-    wait_until(lambda: first(live_log(page), "cancelled", turn=read["turn"]), 60,
-               what="the session to cancel the reply")
-    log = live_log(page)
+    # the session cancels the turn, unless it had already sent all its speech (the page still
+    # playing the queue)
+    log = wait_until(lambda: (lg := live_log(page)) and (
+        first(lg, "cancelled", turn=read["turn"]) or first(lg, "turn-end", turn=read["turn"])) and lg,
+        60, what="the reply's turn to end or be cancelled")
+    ended = first(log, "turn-end", turn=read["turn"])
+    assert first(log, "cancelled", turn=read["turn"]) or ended["perf"] <= cut["perf"]
     onset = [e for e in log if e["kind"] == "speech-start" and reading["perf"] < e["perf"] <= cut["perf"]]
     assert onset, json.dumps(log[-30:])
     assert cut["reason"] == "barge-in" and cut["perf"] - onset[-1]["perf"] < 3000
@@ -152,7 +162,6 @@ def test_barge_in_stops_the_reply_in_the_page(web: WebApp, page: Any) -> None:
     flushed = first(log, "flushed", after=cut["perf"] - 1)
     assert flushed is None or flushed["perf"] - cut["perf"] < 500
     assert not first(log, "play-start", after=cut["perf"], turn=read["turn"])
-    assert session_of(web).barge_count >= 1
 
 
 def test_socket_from_another_origin_or_without_a_session_is_refused(web: WebApp) -> None:
