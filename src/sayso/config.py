@@ -165,6 +165,8 @@ class Settings(BaseSettings):
     """Most tokens in one reply."""
     llm_timeout_s: float = Field(default=30.0, gt=0)
     """How long to wait for the LLM before giving up on a turn."""
+    llm_early: bool = True
+    """Start the LLM on the words heard as soon as the user falls silent, before the end of the turn is declared (its work is kept when the final words are the same, dropped without a trace otherwise)."""
     ollama_host: str = "http://127.0.0.1:11434"
     """Ollama server URL."""
     ollama_model: str = "qwen2.5-coder:0.5b"

@@ -82,3 +82,12 @@ async def test_a_typed_turn_drops_the_early_start() -> None:
     await settled(assistant)
     events = [e async for e in assistant.text_turn("who painted the mona lisa")]
     assert end(events)["reply"] == "Typed."  # a text turn never takes a voice turn's early start
+
+
+async def test_early_thinking_can_be_turned_off() -> None:
+    from sayso.config import load_settings
+
+    llm = FakeLlm()
+    assistant = Assistant(settings=load_settings(llm_early=False), llm=llm, stt=None, tts=None, browser=None)
+    assistant.speculate(Transcript(text="who painted the mona lisa"))
+    assert assistant._early is None and llm.calls == []

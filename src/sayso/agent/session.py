@@ -194,8 +194,8 @@ class Assistant:
         early, self._early = self._early, None
         if early is not None:
             early.cancel()
-        if (transcript is None or transcript.empty or doubtful(transcript) or self.llm is None
-                or self.busy or self._page_unknown):
+        if (transcript is None or not self.settings.llm_early or transcript.empty
+                or doubtful(transcript) or self.llm is None or self.busy or self._page_unknown):
             return
         text = transcript.text.strip()
         probe = Turn(settings=self.settings, llm=self.llm, browser=None, conversation=self.conversation,
