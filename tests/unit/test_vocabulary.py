@@ -120,8 +120,9 @@ def test_a_weak_or_tied_match_asks_instead_of_acting() -> None:
 
 
 def test_a_match_whose_runner_up_means_the_opposite_must_be_far_ahead() -> None:
-    g = heard("I mute.")  # Whisper's words for "unmute" (Piper): mute 80, unmute 67
-    assert g is not None and not g.sure
+    for said in ("I mute.", "I'm you."):  # Whisper's and Moonshine's words for "unmute" (Piper)
+        g = heard(said)
+        assert g is not None and not g.sure, said
     g = heard("Page count.")  # page down 84, page up 59
     assert g is not None and g.sure and g.call.args == {"direction": "down"}
 
@@ -133,6 +134,11 @@ def test_doubtful_words_are_asked_about_even_when_they_are_an_exact_command() ->
     u = understand("go to wikipedia", Vocabulary(), doubtful=True)
     assert u is not None and u.question == "Did you mean wikipedia.org?"
     assert understand("stop", Vocabulary(), doubtful=True).calls[0].name == "stop"  # never a question
+
+
+def test_a_misheard_site_in_a_new_tab_keeps_the_new_tab() -> None:
+    g = heard("Open wicket video in a new tab.")  # Moonshine's words for "open wikipedia in a new tab"
+    assert g is not None and g.call.name == "new_tab" and g.call.args == {"url": "wikipedia.org"}
 
 
 def test_a_misheard_link_name_on_the_page_is_recovered() -> None:

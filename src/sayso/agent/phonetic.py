@@ -24,7 +24,7 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rapidfuzz import fuzz, process
 
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 SURE = 75.0  # this similar by sound (0-100, rapidfuzz's normalised indel similarity) and ...
 MARGIN = 10.0  # ... this far ahead of the next different target: act
-MARGIN_OPPOSITE = 15.0  # ... this far ahead when that target means the opposite ("mute" / "unmute")
+MARGIN_OPPOSITE = 20.0  # ... this far ahead when that target means the opposite ("mute" / "unmute")
 _OPPOSITES = ({"mute", "unmute"}, {"up", "down"}, {"in", "out"}, {"top", "bottom"}, {"play", "pause"},
               {"next", "previous"})
 ASK = 62.0  # this similar: ask "Did you mean ...?"
@@ -48,6 +48,7 @@ _MARKS = re.compile(r"[ˈˌː\u0303_\-|' ]")
 # sounds Whisper swaps freely are one symbol here (vowel qualities, flaps, r-coloured vowels)
 _FOLD = str.maketrans({"ɐ": "ə", "ʌ": "ə", "ɜ": "ə", "ɪ": "i", "ʊ": "u", "ɑ": "a", "æ": "a", "ɔ": "o",
                        "ɒ": "o", "ɛ": "e", "ɾ": "t", "ɹ": "r", "ɚ": "ər", "ᵻ": "i", "ɡ": "g"})
+_NEW_TAB = re.compile(r"\s+in\s+(?:a\s+|another\s+)?new\s+tab$")
 _FILLER = re.compile(r"^(?:(?:the|a|an|to|on|at|my|this|that)\s+)+|\s+(?:website|web site|site|homepage|"
                      r"home page|page|link|button|tab)$")
 
@@ -201,9 +202,12 @@ def recover(norm: str, vocab: Vocabulary, raw: str = "") -> Guess | None:
     guesses: list[Guess] = []
     nav = _split_verb(norm, NAV_VERBS)
     if nav is not None:
-        name = _FILLER.sub("", nav[1]).strip() or nav[1]
-        page_terms = [t for t in vocab.page if t.kind != "field"]
+        rest, in_tab = _NEW_TAB.subn("", nav[1])  # "open X in a new tab"
+        name = _FILLER.sub("", rest).strip() or rest
+        page_terms = [t for t in vocab.page if t.kind != "field"] if not in_tab else []
         g = _verdict(_best(name, [*vocab.site_terms, *page_terms]))
+        if g is not None and in_tab:
+            g = replace(g, call=ToolCall(name="new_tab", args=dict(g.call.args)))
         if g is not None:
             guesses.append(g)
     click = _split_verb(norm, CLICK_VERBS)
