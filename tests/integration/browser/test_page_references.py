@@ -84,8 +84,9 @@ async def test_the_llm_cannot_open_an_address_it_made_up(chromium: Tracked, site
     llm = ScriptedLlm(json.dumps({"tool": "navigate", "args": {"url": "https://www.sayso.com/test/home"}}))
     end = await say(assistant(chromium, llm), "Bring up the bus times.")
     assert llm.calls == 1
-    assert end["actions"] == [{"tool": "navigate", "args": {"url": "https://www.sayso.com/test/home"}, "ok": False,
-                               "error": end["actions"][0]["error"]}]
+    (action,) = end["actions"]
+    assert action["tool"] == "navigate" and action["args"] == {"url": "https://www.sayso.com/test/home"}
+    assert action["ok"] is False and action["error_code"] == "url.invented"
     assert "won't open sayso.com" in end["reply"]
     assert await url_of(chromium) == before  # the browser never went there
 
