@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import selectors
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
@@ -118,3 +119,33 @@ class FakeStt:
     async def warmup(self) -> None: ...
 
     async def close(self) -> None: ...
+
+
+# ---------------------------------------------------------------------------- virtual time
+class _VirtualSelector(selectors.DefaultSelector):
+    """Never blocks: when nothing is ready, moves the loop's clock to the next timer instead."""
+
+    loop: VirtualTimeLoop
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        events = super().select(0)
+        if not events and timeout:
+            self.loop.now += timeout
+        elif not events and timeout is None:
+            raise RuntimeError("deadlock: nothing is ready and no timer is set")
+        return events
+
+
+class VirtualTimeLoop(asyncio.SelectorEventLoop):
+    """An event loop whose clock jumps over waits: ``asyncio.timeout(30)`` ends at once, in
+    order with every other timer. ``asyncio.Runner(loop_factory=VirtualTimeLoop)``."""
+
+    def __init__(self) -> None:
+        selector = _VirtualSelector()
+        super().__init__(selector)
+        selector.loop = self
+        self.now = 0.0
+
+    def time(self) -> float:
+        return self.now
+

@@ -28,6 +28,7 @@ from typing import Any
 from sayso.config import Settings
 from sayso.errors import ConfigError, LlmError
 from sayso.llm import models
+from sayso.llm.base import BaseLlm
 from sayso.llm.oai import ChunkAssembler, build_request
 from sayso.types import ChatMessage, LlmChunk, ToolSpec
 
@@ -38,13 +39,13 @@ SLOTS = 2
 MIN_PROMPT_TOKENS_PER_S = 10.0
 
 
-class LlamaCppLlm:
+class LlamaCppLlm(BaseLlm):
     """The embedded llama.cpp backend (``SAYSO_LLM=embedded``). Load once, share across sessions."""
 
     name = "embedded"
 
     def __init__(self, *, settings: Settings) -> None:
-        self.settings = settings
+        super().__init__(settings=settings)
         self._server: Any = None
         self._load_lock = threading.Lock()
         self.model_path = ""
@@ -105,24 +106,29 @@ class LlamaCppLlm:
             self._server = server
             return server
 
-    async def warmup(self) -> None:
-        """Load the model and run one token, so the first turn pays neither."""
+    async def _load_impl(self) -> None:
         await asyncio.to_thread(self._load)
-        async for _ in self.chat([ChatMessage(role="user", content="Hi")], max_tokens=1):
-            pass
+
+    def prompt_allowance_s(self, messages: Sequence[ChatMessage]) -> float:
+        """The first chunk waits for the whole prompt to be read: allow for a slow (contended)
+        CPU reading ~10 tokens a second."""
+        prompt_tokens = sum(len(m.content) for m in messages) // 4 + 5 * len(messages)
+        return prompt_tokens / MIN_PROMPT_TOKENS_PER_S
+
+    def map_error(self, exc: Exception) -> LlmError:
+        return LlmError(f"The embedded LLM refused the request: {exc}.", code="llm.failed")
 
     # chat --------------------------------------------------------------------------------
-    async def chat(
+    async def _chat_impl(
         self,
         messages: Sequence[ChatMessage],
         *,
-        tools: Sequence[ToolSpec] = (),
-        response_format: Mapping[str, Any] | None = None,
-        max_tokens: int | None = None,
+        tools: Sequence[ToolSpec],
+        response_format: Mapping[str, Any] | None,
+        max_tokens: int,
     ) -> AsyncIterator[LlmChunk]:
         server = self._server or await asyncio.to_thread(self._load)
-        req = build_request(messages, tools=tools, response_format=response_format,
-                            max_tokens=max_tokens or self.settings.llm_max_tokens)
+        req = build_request(messages, tools=tools, response_format=response_format, max_tokens=max_tokens)
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
         stop = threading.Event()
@@ -145,25 +151,10 @@ class LlamaCppLlm:
 
         threading.Thread(target=run, name="llamacpp-chat", daemon=True).start()
         asm = ChunkAssembler()
-        # the first chunk waits for the whole prompt to be read: allow for a slow (contended) CPU
-        # reading ~10 tokens a second on top of the timeout; later chunks get the plain timeout
-        prompt_tokens = sum(len(m.content) for m in messages) // 4 + 5 * len(messages)
-        wait = self.settings.llm_timeout_s + prompt_tokens / MIN_PROMPT_TOKENS_PER_S
         try:
-            while True:
-                try:
-                    async with asyncio.timeout(wait):
-                        item = await queue.get()
-                    wait = self.settings.llm_timeout_s
-                except TimeoutError:
-                    raise LlmError(
-                        f"The language model did not answer within {self.settings.llm_timeout_s:.0f} s.",
-                        code="llm.timeout",
-                    ) from None
-                if item is _END:
-                    break
-                if isinstance(item, BaseException):
-                    raise LlmError(f"The embedded LLM refused the request: {item}.", code="llm.failed") from item
+            while (item := await queue.get()) is not _END:
+                if isinstance(item, Exception):
+                    raise self.map_error(item) from item
                 for chunk in asm.feed(item):
                     yield chunk
             yield asm.finish()

@@ -17,6 +17,7 @@ import httpx
 
 from sayso.config import Settings
 from sayso.errors import ConfigError, LlmError
+from sayso.llm.base import BaseLlm
 from sayso.types import ChatMessage, LlmChunk, ToolCall, ToolSpec
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ def _tool(spec: ToolSpec) -> dict[str, Any]:
             "function": {"name": spec.name, "description": spec.description, "parameters": dict(spec.parameters)}}
 
 
-class OllamaLlm:
+class OllamaLlm(BaseLlm):
     """A streaming client for a (local or remote) Ollama server."""
 
     name = "ollama"
@@ -49,8 +50,8 @@ class OllamaLlm:
         except ImportError as exc:
             raise ConfigError("The Ollama backend needs the package 'ollama', which is not installed.",
                               hint="Install it with: .venv/bin/pip install -e .") from exc
+        super().__init__(settings=settings)
         self._ollama = ollama
-        self.settings = settings
         self.host = settings.ollama_host
         self.model = settings.ollama_model
         timeout = httpx.Timeout(settings.llm_timeout_s, connect=min(5.0, settings.llm_timeout_s))
@@ -62,22 +63,18 @@ class OllamaLlm:
         try:
             listing = await self._client.list()
         except (ConnectionError, httpx.HTTPError, self._ollama.ResponseError) as exc:
-            raise self._error(exc) from exc
+            raise self.map_error(exc) from exc
         return [str(m.model) for m in listing.models if m.model]
 
-    async def warmup(self) -> None:
-        async for _ in self.chat([ChatMessage(role="user", content="Hi")], max_tokens=1):
-            pass
-
-    async def chat(
+    async def _chat_impl(
         self,
         messages: Sequence[ChatMessage],
         *,
-        tools: Sequence[ToolSpec] = (),
-        response_format: Mapping[str, Any] | None = None,
-        max_tokens: int | None = None,
+        tools: Sequence[ToolSpec],
+        response_format: Mapping[str, Any] | None,
+        max_tokens: int,
     ) -> AsyncIterator[LlmChunk]:
-        options = {"num_predict": max_tokens or self.settings.llm_max_tokens,
+        options = {"num_predict": max_tokens,
                    "temperature": 0.0 if response_format is not None else 0.2}
         got_done = False
         try:
@@ -111,14 +108,14 @@ class OllamaLlm:
                 elif msg.content or calls:
                     yield LlmChunk(text=msg.content or "", tool_calls=calls)
         except (ConnectionError, httpx.HTTPError, self._ollama.ResponseError) as exc:
-            raise self._error(exc) from exc
+            raise self.map_error(exc) from exc
         except (ValueError, AttributeError, TypeError) as exc:  # bad JSON, or JSON of the wrong shape
             raise LlmError(f"The Ollama server at {self.host} sent a malformed stream.",
                            code="llm.bad_response") from exc
         if not got_done:
             raise LlmError(f"The Ollama server at {self.host} ended the reply early.", code="llm.bad_response")
 
-    def _error(self, exc: BaseException) -> LlmError:
+    def map_error(self, exc: Exception) -> LlmError:
         if isinstance(exc, self._ollama.ResponseError):
             if exc.status_code == 404:
                 return LlmError(f"The Ollama server does not have the model '{self.model}'.",

@@ -16,13 +16,14 @@ import httpx
 
 from sayso.config import Settings
 from sayso.errors import ConfigError, LlmError
+from sayso.llm.base import BaseLlm
 from sayso.llm.oai import ChunkAssembler, build_request
 from sayso.types import ChatMessage, LlmChunk, ToolSpec
 
 log = logging.getLogger(__name__)
 
 
-class OpenAiLlm:
+class OpenAiLlm(BaseLlm):
     """A chat-completions client for any OpenAI-compatible server."""
 
     name = "openai"
@@ -33,7 +34,7 @@ class OpenAiLlm:
                 "SAYSO_LLM=openai needs the server's address.",
                 hint="Set SAYSO_OPENAI_BASE_URL, e.g. http://host:8000/v1.",
             )
-        self.settings = settings
+        super().__init__(settings=settings)
         self.base_url = settings.openai_base_url
         self.model = settings.openai_model
         headers = {"Accept": "text/event-stream"}
@@ -54,20 +55,16 @@ class OpenAiLlm:
             raise LlmError(f"The OpenAI-compatible server at {self.base_url} did not list its models ({exc}).",
                            code="llm.unreachable") from exc
 
-    async def warmup(self) -> None:
-        async for _ in self.chat([ChatMessage(role="user", content="Hi")], max_tokens=1):
-            pass
-
-    async def chat(
+    async def _chat_impl(
         self,
         messages: Sequence[ChatMessage],
         *,
-        tools: Sequence[ToolSpec] = (),
-        response_format: Mapping[str, Any] | None = None,
-        max_tokens: int | None = None,
+        tools: Sequence[ToolSpec],
+        response_format: Mapping[str, Any] | None,
+        max_tokens: int,
     ) -> AsyncIterator[LlmChunk]:
         req = build_request(messages, tools=tools, response_format=response_format,
-                            max_tokens=max_tokens or self.settings.llm_max_tokens, model=self.model)
+                            max_tokens=max_tokens, model=self.model)
         asm = ChunkAssembler()
         started = ended = False
         try:
