@@ -149,7 +149,7 @@ def run_checks(settings: Settings | None, *, config_error: ConfigError | None = 
 def _stage_checks(settings: Settings) -> list[Check]:
     """Checks contributed by stages (each stage module may define ``doctor_checks(settings)``)."""
     out: list[Check] = []
-    for module in ("sayso.llm.models", "sayso.stt.models", "sayso.tts.espeak", "sayso.resources", "sayso.worker.health"):
+    for module in ("sayso.llm.models", "sayso.stt.models", "sayso.tts.factory", "sayso.resources", "sayso.worker.health"):
         if importlib.util.find_spec(module.rsplit(".", 1)[0]) is None:
             continue
         try:

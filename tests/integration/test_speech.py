@@ -258,8 +258,7 @@ async def test_reply_is_spoken_while_the_text_is_still_streaming(piper) -> None:
 
 
 def test_broken_piper_voice_falls_back_to_espeak_and_says_why(caplog, tmp_path) -> None:
-    from sayso.tts.espeak import doctor_checks
-    from sayso.tts.factory import build_tts
+    from sayso.tts.factory import build_tts, doctor_checks
 
     broken = tmp_path / "voice.onnx"
     broken.write_bytes(b"not an onnx model")

@@ -1,9 +1,9 @@
 """espeak-ng in-process (the fallback voice): the library and data from ``espeakng-loader``.
 
 Robotic but tiny and fast (tens of milliseconds per reply, ~30 MB). Used when Piper cannot be
-loaded (see :func:`sayso.tts.factory.build_tts`), or chosen with ``SAYSO_TTS=espeak``.
+loaded (see :func:`sayso.tts.factory.build_tts`), or chosen with ``SAYSO_TTS=espeak``; the
+voice is en-us unless a script names another (``EspeakTts(voice="en-gb-x-rp")``).
 The C library keeps global state, so every call goes through one process-wide lock.
-``doctor_checks`` reports on both voices for ``sayso doctor``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from sayso.config import Settings
 from sayso.errors import ConfigError, TtsError
 from sayso.tts.sentences import split_text
 from sayso.tts.stream import iterate_in_thread
@@ -137,10 +138,9 @@ class EspeakTts:
 
     name = "espeak"
 
-    def __init__(self, *, settings: Any, voice: str | None = None, rate: float | None = None) -> None:
+    def __init__(self, *, settings: Settings, voice: str | None = None, rate: float | None = None) -> None:
         self.settings = settings
-        chosen = voice if voice is not None else getattr(settings, "tts_espeak_voice", "")
-        self.voice = chosen or DEFAULT_VOICE
+        self.voice = voice or DEFAULT_VOICE
         self.rate = float(settings.tts_rate if rate is None else rate)
         with _Lib.lock:
             _library()
@@ -168,30 +168,3 @@ class EspeakTts:
             return
         async for chunk in iterate_in_thread(lambda: self._chunks(text)):
             yield chunk
-
-
-def doctor_checks(settings: Any) -> list[Any]:
-    """`sayso doctor`: can each voice load, and which one will speak."""
-    from sayso.doctor import Check
-    from sayso.tts.factory import piper_problem
-
-    checks = []
-    try:
-        checks.append(Check("tts", "espeak-ng (in-process fallback)", "ok", f"version {version()}",
-                            required=False))
-        espeak_ok = True
-    except Exception as exc:
-        espeak_ok = False
-        checks.append(Check("tts", "espeak-ng (in-process fallback)", "warn", str(exc),
-                            fix=".venv/bin/pip install espeakng-loader==0.2.4", required=False))
-    if settings.tts == "piper":
-        problem = piper_problem(settings)
-        if problem is None:
-            checks.append(Check("tts", "piper voice", "ok", "loads; Piper speaks"))
-        else:
-            checks.append(Check(
-                "tts", "piper voice", "warn" if espeak_ok else "missing",
-                f"{problem}; {'espeak-ng speaks instead' if espeak_ok else 'no voice can speak'}",
-                fix="unset SAYSO_TTS_VOICE or reinstall: .venv/bin/pip install -e .",
-                required=not espeak_ok))
-    return checks

@@ -5,6 +5,8 @@
 * ``wyoming://host:port`` and ``chatterbox`` (a Wyoming worker): the remote voice, and while it
   cannot speak, the bundled Piper voice (per request, retried after ``wyoming_retry_s``).
 
+``doctor_checks`` reports on both local voices for ``sayso doctor``.
+
 ``fallback=False`` builds a remote voice alone, for ``sayso say``: the user asked for that voice
 and a file quietly spoken by another would be wrong (it fails with one sentence instead).
 """
@@ -84,3 +86,30 @@ def build_tts(settings: Settings, *, voice: str | None = None, rate: float | Non
 
     return FallbackTts([Voice(remote.label, built), Voice(piper_label(settings), piper)],
                        retry_s=settings.wyoming_retry_s)
+
+
+def doctor_checks(settings: Settings) -> list[Any]:
+    """`sayso doctor`: can each voice load, and which one will speak."""
+    from sayso.doctor import Check
+    from sayso.tts.espeak import version
+
+    checks = []
+    try:
+        checks.append(Check("tts", "espeak-ng (in-process fallback)", "ok", f"version {version()}",
+                            required=False))
+        espeak_ok = True
+    except Exception as exc:
+        espeak_ok = False
+        checks.append(Check("tts", "espeak-ng (in-process fallback)", "warn", str(exc),
+                            fix=".venv/bin/pip install espeakng-loader==0.2.4", required=False))
+    if settings.tts == "piper":
+        problem = piper_problem(settings)
+        if problem is None:
+            checks.append(Check("tts", "piper voice", "ok", "loads; Piper speaks"))
+        else:
+            checks.append(Check(
+                "tts", "piper voice", "warn" if espeak_ok else "missing",
+                f"{problem}; {'espeak-ng speaks instead' if espeak_ok else 'no voice can speak'}",
+                fix="unset SAYSO_TTS_VOICE or reinstall: .venv/bin/pip install -e .",
+                required=not espeak_ok))
+    return checks

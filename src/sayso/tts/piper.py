@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from sayso import models
+from sayso.config import Settings
 from sayso.errors import ConfigError, TtsError
 from sayso.tts.stream import iterate_in_thread
 from sayso.types import AudioChunk
@@ -87,7 +88,7 @@ class PiperTts:
 
     name = "piper"
 
-    def __init__(self, *, settings: Any, voice: str | None = None, rate: float | None = None) -> None:
+    def __init__(self, *, settings: Settings, voice: str | None = None, rate: float | None = None) -> None:
         self.settings = settings
         self.model, self.config_path = voice_files(settings.tts_voice if voice is None else voice)
         self.threads = int(settings.tts_threads)
