@@ -9,7 +9,9 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from sayso.cli_setup import cli_settings, env_debug, state
 from sayso.errors import ConfigError, SaysoError, StageUnavailableError
+from sayso.worker.cli import worker_app  # light: typer only; the rest loads lazily
 
 app = typer.Typer(
     name="sayso",
@@ -19,19 +21,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-_state = {"debug": False}
 log = logging.getLogger(__name__)
-
-
-def _settings(**overrides: object):  # -> Settings, imported lazily to keep --help fast
-    from sayso.config import load_settings
-    from sayso.logs import register_secret, setup_logging
-
-    settings = load_settings(**overrides)
-    setup_logging("DEBUG" if _state["debug"] else settings.log_level)
-    for secret in (settings.openai_api_key, settings.auth):  # never in a log line
-        register_secret(secret.get_secret_value().partition(":")[2] or secret.get_secret_value())
-    return settings
 
 
 def _not_yet(command: str, stage: str) -> NoReturn:
@@ -42,16 +32,7 @@ def _not_yet(command: str, stage: str) -> NoReturn:
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logs.")] = False,
 ) -> None:
-    _state["debug"] = debug or _env_debug()
-
-
-def _env_debug() -> bool:
-    from sayso.config import Settings
-
-    try:
-        return bool(Settings().debug)
-    except Exception:
-        return False
+    state.debug = debug or env_debug()
 
 
 @app.command()
@@ -62,7 +43,7 @@ def doctor(
     from sayso.doctor import render, run_checks
 
     try:
-        settings = _settings()
+        settings = cli_settings()
         config_error = None
     except ConfigError as exc:
         settings, config_error = None, exc
@@ -78,7 +59,7 @@ def config_cmd(
     """List every setting: env variable, default, current value, meaning."""
     from sayso.config import describe_settings
 
-    rows = describe_settings(_settings())
+    rows = describe_settings(cli_settings())
     if markdown:
         print("| key | env | default | meaning |\n|---|---|---|---|")
         for r in rows:
@@ -108,7 +89,7 @@ def ui(
         overrides["ui_host"] = host
     if port is not None:
         overrides["ui_port"] = port
-    settings = _settings(**overrides)
+    settings = cli_settings(**overrides)
     from sayso.ui.gradio_app import serve
 
     serve(settings, share=share)
@@ -128,7 +109,7 @@ def chat(
     headed: Annotated[bool, typer.Option("--headed", help="Show the browser window.")] = False,
 ) -> None:
     """Talk to the assistant in the terminal (it drives the browser)."""
-    settings = _settings(**({"browser_headless": False} if headed else {}))
+    settings = cli_settings(**({"browser_headless": False} if headed else {}))
     import asyncio
 
     from sayso.agent.textmode import human_lines, run_turn, text_session
@@ -163,8 +144,8 @@ def do(
 
     from sayso.agent.textmode import human_lines, run_turn, start_url_overrides, text_session
 
-    base = _settings()
-    settings = _settings(**start_url_overrides(base.browser_allowlist, url)) if url and not dry_run else base
+    base = cli_settings()
+    settings = cli_settings(**start_url_overrides(base.browser_allowlist, url)) if url and not dry_run else base
     lines = sys.stdin if utterance == "-" else [utterance]
 
     async def turns() -> None:
@@ -184,7 +165,7 @@ def transcribe(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON with words and timings.")] = False,
 ) -> None:
     """Transcribe an audio file."""
-    settings = _settings()
+    settings = cli_settings()
     from sayso.audio.io import read_audio
 
     audio = read_audio(file, max_seconds=settings.stt_max_audio_s)  # validates the input first
@@ -207,7 +188,7 @@ def say(
     rate: Annotated[float | None, typer.Option(help="Speaking rate (1.0 normal).")] = None,
 ) -> None:
     """Speak text into a WAV file."""
-    settings = _settings()
+    settings = cli_settings()
     from sayso.tts.offline import say_to_file
 
     info = say_to_file(settings, text, out, voice=voice, rate=rate)
@@ -235,7 +216,7 @@ def bench(
         "for accuracy (default: in the full run, not with --quick).")] = None,
 ) -> None:
     """Benchmark the real pipeline against the naive baseline (results are written as it goes)."""
-    settings = _settings()
+    settings = cli_settings()
     from sayso.bench.report import markdown
     from sayso.bench.runner import BenchOptions, run_bench
 
@@ -249,8 +230,6 @@ def bench(
         print(f"plot: {result['files']['png']}")
 
 
-from sayso.worker.cli import worker_app  # noqa: E402  (light: typer only; the rest loads lazily)
-
 app.add_typer(worker_app, name="worker")
 
 
@@ -262,7 +241,7 @@ def main() -> None:
         if isinstance(code, int) and code:
             sys.exit(code)
     except SaysoError as exc:
-        if debug or _state["debug"]:
+        if debug or state.debug:
             raise
         print(f"error: {exc.one_line()}", file=sys.stderr)
         sys.exit(2 if isinstance(exc, StageUnavailableError) else 1)
@@ -277,7 +256,7 @@ def main() -> None:
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # a usage error
             print(f"error: {exc.format_message()} (see 'sayso --help')", file=sys.stderr)
             sys.exit(exc.exit_code)
-        if debug or _state["debug"]:
+        if debug or state.debug:
             raise
         print(f"error: unexpected {type(exc).__name__}: {exc}. Run again with --debug for details.",
               file=sys.stderr)

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from sayso.cli_setup import cli_settings, state
 from sayso.errors import ConfigError, SaysoError
 
 worker_app = typer.Typer(
@@ -24,9 +25,7 @@ STT_NAMES = ("faster-whisper", "moonshine", "transformers")
 def _settings():  # -> Settings, set up like every other command
     import importlib.util
 
-    from sayso.cli import _settings as settings_for_cli
-
-    settings = settings_for_cli()
+    settings = cli_settings()
     if importlib.util.find_spec("wyoming") is None:
         raise ConfigError("The speech worker needs the package 'wyoming', which is not installed.",
                           hint="Install it with: pip install 'sayso[wyoming]'")
@@ -57,9 +56,7 @@ def serve_cmd(
         from sayso.worker.install import chatterbox_importable, reexec_in_venv
 
         if not chatterbox_importable():
-            from sayso.cli import _state
-
-            argv = (["--debug"] if _state["debug"] else []) + ["worker", "serve", "--tts", tts,
+            argv = (["--debug"] if state.debug else []) + ["worker", "serve", "--tts", tts,
                                                               "--host", host, "--port", str(port)]
             argv += ["--stt", stt] if stt else []
             argv += ["--preload"] if preload else []
