@@ -190,8 +190,8 @@ async def memory() -> None:
         proc.terminate()
         proc.wait(timeout=10)
     for line in log_path.read_text().splitlines():
-        if "sayso.resources" in line:
-            print(re.sub(r"^\S+ (\S+) INFO +sayso.resources \[turn=-\] ", r"\1 ", line))
+        if "sayso.worker.memory" in line:
+            print(re.sub(r"^\S+ (\S+) INFO +sayso.worker.memory \[turn=-\] ", r"\1 ", line))
 
 
 def main() -> None:

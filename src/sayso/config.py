@@ -125,10 +125,6 @@ class Settings(BaseSettings):
     stt_vocab_prompt: bool = False
     """Bias Whisper with the page vocabulary (the page's link texts, site names, commands) each turn;
     off by default: it costs ~20% more STT time for a small gain (the phonetic matching works anyway)."""
-    stt_batch_size: int = Field(default=1, ge=1, le=64)
-    """transformers backend: 30 s windows decoded together (raise it on a GPU for long audio)."""
-    stt_chunk_length_s: float = Field(default=30.0, ge=5.0, le=30.0)
-    """transformers backend: window length for chunked long-form transcription, in seconds."""
 
     # voice activity detection / endpointing
     vad_threshold: float = Field(default=0.5, gt=0, lt=1)
@@ -214,7 +210,7 @@ class Settings(BaseSettings):
     chatterbox_voice_prompt: str = ""
     """WAV file of a voice for Chatterbox to clone; empty for its built-in voice."""
 
-    # devices and model memory (resources.py)
+    # devices and model memory (the speech worker: worker/memory.py)
     gpu_memory_fraction: float = Field(default=0.8, gt=0.0, le=1.0)
     """Share of the GPU each torch process may use (torch.cuda.set_per_process_memory_fraction)."""
     gpu_memory_budget_mb: int = Field(default=0, ge=0)

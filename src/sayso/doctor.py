@@ -9,28 +9,16 @@ import platform
 import shutil
 import subprocess
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
-from typing import Literal
 
 from sayso import models
+from sayso.checks import Check
 from sayso.config import Settings
 from sayso.errors import ConfigError
 
-Status = Literal["ok", "warn", "missing"]
-
 SYSTEM_FIX = "make setup   (or: sudo bash scripts/install-system.sh)"
 PIP_FIX = ".venv/bin/pip install -e .   (or: make setup)"
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    group: str
-    name: str
-    status: Status
-    detail: str
-    fix: str = ""
-    required: bool = True
 
 
 def _version_of(binary: str) -> str:
@@ -147,19 +135,28 @@ def run_checks(settings: Settings | None, *, config_error: ConfigError | None = 
 
 
 def _stage_checks(settings: Settings) -> list[Check]:
-    """Checks contributed by stages (each stage module may define ``doctor_checks(settings)``)."""
-    out: list[Check] = []
-    for module in ("sayso.llm.models", "sayso.stt.models", "sayso.tts.factory", "sayso.resources", "sayso.worker.health"):
-        if importlib.util.find_spec(module.rsplit(".", 1)[0]) is None:
-            continue
-        try:
-            mod = __import__(module, fromlist=["doctor_checks"])
-        except ImportError:
-            continue
-        fn = getattr(mod, "doctor_checks", None)
-        if fn is not None:
-            out.extend(fn(settings))
-    return out
+    """Rows the stages report on themselves: models, voices, the worker's memory, speech servers."""
+    from sayso.llm.models import doctor_checks as llm_checks
+    from sayso.stt.models import doctor_checks as stt_checks
+    from sayso.tts.factory import doctor_checks as tts_checks
+    from sayso.worker.health import doctor_checks as speech_checks
+
+    return [*llm_checks(settings), *stt_checks(settings), *tts_checks(settings),
+            *_memory_checks(settings), *speech_checks(settings)]
+
+
+def _memory_checks(settings: Settings) -> list[Check]:
+    """The device a worker's torch models would use and the worker's memory budgets."""
+    from sayso.worker.memory import MB, budgets_from_settings, choose_device
+
+    choice = choose_device(settings.stt_device)
+    rows = [Check("resources", "device", "ok", f"{choice.device} ({choice.reason})", required=False)]
+    budgets = budgets_from_settings(settings)
+    detail = ", ".join(f"{d}: {b / MB:.0f} MB" for d, b in budgets.items())
+    rows.append(Check("resources", "model memory budget", "ok",
+                      f"{detail}; idle unload after {settings.model_idle_unload_s:.0f} s",
+                      required=False))
+    return rows
 
 
 def healthy(checks: list[Check]) -> bool:

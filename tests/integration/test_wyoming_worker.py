@@ -94,7 +94,7 @@ async def test_fake_chatterbox_through_the_real_protocol() -> None:
 async def test_one_budget_across_stt_and_tts_and_idle_unload(caplog) -> None:
     """Real Piper + Whisper under a 400 MB budget (they need 500 together): each request evicts
     the other model, nothing fails, and both unload after 1 s idle."""
-    caplog.set_level(logging.INFO, logger="sayso.resources")
+    caplog.set_level(logging.INFO, logger="sayso.worker.memory")
     settings = load_settings(cpu_memory_budget_mb=400, model_idle_unload_s=1)
     async with running(settings, tts="piper", stt="faster-whisper") as url:
         client_settings = load_settings(tts=url, stt=url)

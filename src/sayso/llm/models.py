@@ -29,8 +29,8 @@ from sayso.errors import ConfigError
 from sayso.llm.gguf import read_metadata
 
 if TYPE_CHECKING:
+    from sayso.checks import Check
     from sayso.config import Settings
-    from sayso.doctor import Check
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +154,7 @@ def describe(path: Path) -> str:
 
 def doctor_checks(settings: Settings) -> list[Check]:
     """The embedded model, as `sayso doctor` reports it."""
-    from sayso.doctor import Check
+    from sayso.checks import Check
 
     required = settings.llm in ("auto", "embedded")
     key = settings.llm_model.strip().lower()

@@ -23,8 +23,8 @@ from sayso import models
 from sayso.errors import ConfigError
 
 if TYPE_CHECKING:
+    from sayso.checks import Check
     from sayso.config import Settings
-    from sayso.doctor import Check
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def resolve_model(spec: str, cache_dir: Path) -> Path:
 
 def doctor_checks(settings: Settings) -> list[Check]:
     """The speech-to-text backend and model in use, as `sayso doctor` reports them."""
-    from sayso.doctor import Check
+    from sayso.checks import Check
     from sayso.stt import moonshine_convert
 
     fix = ".venv/bin/python -m sayso.stt.models --prepare   (or: make setup)"

@@ -90,7 +90,7 @@ def build_tts(settings: Settings, *, voice: str | None = None, rate: float | Non
 
 def doctor_checks(settings: Settings) -> list[Any]:
     """`sayso doctor`: can each voice load, and which one will speak."""
-    from sayso.doctor import Check
+    from sayso.checks import Check
     from sayso.tts.espeak import version
 
     checks = []

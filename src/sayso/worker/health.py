@@ -37,7 +37,7 @@ def _offers(info: Any) -> str:
 
 
 def doctor_checks(settings: Settings) -> list[Any]:
-    from sayso.doctor import Check
+    from sayso.checks import Check
 
     rows = []
     endpoints = _endpoints(settings)

@@ -40,7 +40,11 @@ from wyoming.tts import Synthesize
 from sayso.audio.convert import convert, to_16k_mono
 from sayso.config import Settings
 from sayso.errors import AudioError, SaysoError, TtsError, TtsUnavailable
-from sayso.resources import (
+from sayso.tts.base import Tts
+from sayso.tts.fallback import FallbackTts, Voice
+from sayso.types import AudioChunk, Utterance
+from sayso.worker.info import service_info, voice_name
+from sayso.worker.memory import (
     MB,
     ModelCache,
     ModelSpec,
@@ -49,10 +53,6 @@ from sayso.resources import (
     choose_device,
     ct2_cuda_available,
 )
-from sayso.tts.base import Tts
-from sayso.tts.fallback import FallbackTts, Voice
-from sayso.types import AudioChunk, Utterance
-from sayso.worker.info import service_info, voice_name
 from sayso.wyoming_client import (
     SAYSO_KEY,
     TTS_CHUNK_SAMPLES,
@@ -383,7 +383,7 @@ async def serve(
         log.warning("Wyoming has no authentication: anyone who can reach %s:%d can use this server.",
                     host, port)
     if tts == "chatterbox" or stt == "transformers":  # torch in this process: cap its GPU share
-        from sayso.resources import init_torch_process
+        from sayso.worker.memory import init_torch_process
 
         init_torch_process(settings.gpu_memory_fraction)
     cache = ModelCache(budgets_from_settings(settings), idle_unload_s=settings.model_idle_unload_s)

@@ -1,11 +1,13 @@
-"""Devices and model memory: which device a model runs on, and how much of it models may hold.
+"""The speech worker's devices and model memory: which device a model runs on, and how much of
+it the worker's models may hold (``sayso worker serve``; the app and the CLI load their stages
+directly and do not use this).
 
 - ``choose_device`` picks cpu or cuda from the setting and what is present (torch is imported
   only when it is installed and a GPU could be asked for; the default install has no torch).
-- ``init_torch_process`` applies ``torch.cuda.set_per_process_memory_fraction`` in each torch
-  process; ``empty_device_cache`` runs after an unload.
-- ``ModelCache`` holds loaded models under one byte budget per device, shared by STT, TTS and
-  (when local) the LLM: lazy load on first use, unload after an idle timeout, least recently
+- ``init_torch_process`` applies ``torch.cuda.set_per_process_memory_fraction`` in a worker
+  that runs torch; ``empty_device_cache`` runs after an unload.
+- ``ModelCache`` holds the worker's loaded models (its STT and voices) under one byte budget per
+  device: lazy load on first use, unload after an idle timeout, least recently
   used eviction when a new model needs room. It never waits for memory: when the budget of the
   preferred device cannot be met it loads on the next device in the model's list (the CPU) and
   says so, and when no device fits it raises ``ResourceError`` with one sentence.
@@ -97,24 +99,6 @@ def choose_device(requested: str = "auto", *, probe: Callable[[], bool] | None =
     return DeviceChoice("cpu", msg, "float32")
 
 
-def whisper_pipeline_options(settings: Settings, *, probe: Callable[[], bool] | None = None
-                             ) -> dict[str, Any]:
-    """Device, dtype, batch size and chunking for the transformers Whisper pipeline.
-
-    CUDA when present (fp16 there), else the CPU in float32; ``dtype`` is a torch dtype *name*
-    (``getattr(torch, name)``) so this module never imports torch. Long audio is read in
-    ``chunk_length_s`` windows, ``batch_size`` at a time, with timestamps (needed past 30 s)."""
-    choice = choose_device(settings.stt_device, probe=probe)
-    return {
-        "device": choice.device,
-        "dtype": choice.dtype,
-        "batch_size": settings.stt_batch_size if choice.is_gpu else 1,
-        "chunk_length_s": settings.stt_chunk_length_s,
-        "return_timestamps": True,
-        "reason": choice.reason,
-    }
-
-
 def init_torch_process(fraction: float, *, device_index: int = 0) -> bool:
     """Cap this process's share of the GPU (torch's per-process memory fraction).
 
@@ -190,15 +174,6 @@ def ram_total_bytes() -> int:
     import psutil
 
     return int(psutil.virtual_memory().total)
-
-
-def module_bytes(module: Any) -> int:
-    """Bytes held by a torch module's parameters and buffers (a model's size on its device)."""
-    total = 0
-    for tensors in (module.parameters(), module.buffers()):
-        for t in tensors:
-            total += int(t.numel()) * int(t.element_size())
-    return total
 
 
 def budgets_from_settings(
@@ -504,18 +479,7 @@ class ModelCache:
 
 
 # ---------------------------------------------------------------------------------------------
-# process-wide cache, metrics and doctor
-
-_shared: ModelCache | None = None
-
-
-def shared_cache(settings: Settings) -> ModelCache:
-    """The process's one cache (one budget across STT, TTS and a local LLM)."""
-    global _shared
-    if _shared is None:
-        _shared = ModelCache(budgets_from_settings(settings), idle_unload_s=settings.model_idle_unload_s)
-    return _shared
-
+# metrics
 
 _gauges: dict[str, Any] = {}
 
@@ -543,17 +507,3 @@ def _publish(cache: ModelCache) -> None:
                 _gauges["models"].labels(device=dev, kind=kind).set(counts.get((dev, kind), 0))
     except Exception as exc:  # metrics must never break a load
         log.debug("model metrics not published: %s", exc)
-
-
-def doctor_checks(settings: Settings) -> list[Any]:
-    """Rows for `sayso doctor`: the device torch models would use and the memory budgets."""
-    from sayso.doctor import Check
-
-    choice = choose_device(settings.stt_device)
-    rows = [Check("resources", "device", "ok", f"{choice.device} ({choice.reason})", required=False)]
-    budgets = budgets_from_settings(settings)
-    detail = ", ".join(f"{d}: {b / MB:.0f} MB" for d, b in budgets.items())
-    rows.append(Check("resources", "model memory budget", "ok",
-                      f"{detail}; idle unload after {settings.model_idle_unload_s:.0f} s",
-                      required=False))
-    return rows

@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from sayso.config import load_settings
-from sayso.resources import (
+from sayso.worker.memory import (
     MB,
     ModelCache,
     ModelSpec,
@@ -16,7 +16,6 @@ from sayso.resources import (
     budgets_from_settings,
     choose_device,
     init_torch_process,
-    whisper_pipeline_options,
 )
 
 
@@ -64,7 +63,7 @@ async def test_lazy_load_once_and_shared_by_concurrent_users() -> None:
 
 
 async def test_lru_eviction_across_stt_tts_llm_within_budget(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="sayso.resources")
+    caplog.set_level(logging.INFO, logger="sayso.worker.memory")
     models, clock = Models(), Clock()
     cache = ModelCache({"cuda": 1000 * MB}, clock=clock)
     stt = models.spec("stt:whisper", 400, devices=("cuda",), kind="stt")
@@ -93,7 +92,7 @@ async def test_model_in_use_is_never_evicted_and_cpu_fallback_is_announced(
     whisper = models.spec("stt:whisper", 500, devices=("cuda", "cpu"))
     async with cache.use(big) as held:
         assert held.device == "cuda"
-        with caplog.at_level(logging.WARNING, logger="sayso.resources"):
+        with caplog.at_level(logging.WARNING, logger="sayso.worker.memory"):
             got = await asyncio.wait_for(cache.get(whisper), timeout=5)  # never waits for memory
         assert got.device == "cpu"
         assert "loading it on cpu instead" in caplog.text
@@ -177,7 +176,7 @@ def test_device_choice_and_fallback(caplog: pytest.LogCaptureFixture) -> None:
     gpu = choose_device("auto", probe=lambda: True)
     assert (gpu.device, gpu.dtype) == ("cuda", "float16")
     assert choose_device("auto", probe=lambda: False).device == "cpu"
-    with caplog.at_level(logging.WARNING, logger="sayso.resources"):
+    with caplog.at_level(logging.WARNING, logger="sayso.worker.memory"):
         asked = choose_device("cuda", probe=lambda: False)
     assert asked.device == "cpu" and asked.dtype == "float32"
     assert "CUDA was requested but no CUDA GPU is available" in caplog.text
@@ -193,16 +192,7 @@ def test_budgets_from_settings_and_torch_free_process(monkeypatch: pytest.Monkey
     assert budgets_from_settings(s2, gpu_total=None) == {"cpu": 1000 * MB}
     assert budgets_from_settings(s2, gpu_total=8000 * MB)["cuda"] == 3000 * MB
     # without CUDA (a laptop) the memory fraction is simply not applied
-    monkeypatch.setattr("sayso.resources.cuda_available", lambda: False)
+    monkeypatch.setattr("sayso.worker.memory.cuda_available", lambda: False)
     assert init_torch_process(0.8) is False
     with pytest.raises(ResourceError):
         init_torch_process(1.5)
-
-
-def test_transformers_whisper_gets_fp16_and_batches_on_a_gpu_only() -> None:
-    s = load_settings(stt_batch_size=8, stt_chunk_length_s=20)
-    gpu = whisper_pipeline_options(s, probe=lambda: True)
-    assert (gpu["device"], gpu["dtype"], gpu["batch_size"], gpu["chunk_length_s"]) == ("cuda", "float16", 8, 20)
-    cpu = whisper_pipeline_options(s, probe=lambda: False)
-    assert (cpu["device"], cpu["dtype"], cpu["batch_size"]) == ("cpu", "float32", 1)
-    assert cpu["return_timestamps"] is True  # audio past 30 s comes back empty without it
