@@ -211,6 +211,8 @@ def bench(
         "(default: in the full run, not with --quick).")] = None,
     webapp_turns: Annotated[int, typer.Option(
         "--webapp-turns", min=1, max=50, help="Spoken turns through the web app page.")] = 10,
+    no_cold_start: Annotated[bool, typer.Option(
+        "--no-cold-start", help="Skip timing the web app's cold start.")] = False,
     sweep: Annotated[bool | None, typer.Option(
         "--sweep/--no-sweep", help="Speak every dev command in several voices, clean and at 20 dB, "
         "for accuracy (default: in the full run, not with --quick).")] = None,
@@ -222,7 +224,7 @@ def bench(
 
     options = BenchOptions(quick=quick, out_dir=out, commands=tuple(commands or ()), limit=limit,
                            serve_metrics=serve_metrics, baseline=not no_baseline, webapp=webapp,
-                           webapp_turns=webapp_turns, sweep=sweep)
+                           webapp_turns=webapp_turns, sweep=sweep, cold_start=not no_cold_start)
     result = run_bench(settings, options)
     print(markdown(result))
     print(f"\nresults: {result['files']['json']} (table: {result['files']['md']})")

@@ -18,7 +18,9 @@ import pytest
 
 from sayso.bench.stats import KINDS, MARKS, SYSTEMS
 
-pytestmark = pytest.mark.slow
+# the run loads every model and a browser; on this shared 2-core box under load it needs more
+# than the suite's default 300 s (one run serves both tests)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 SUMMARY = {"median", "p95", "max", "n"}
 
@@ -29,7 +31,7 @@ def bench_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Comp
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAYSO_")}
     env.update(SAYSO_DATA_DIR=str(tmp_path_factory.mktemp("bench-data")), OMP_WAIT_POLICY="PASSIVE")
     proc = subprocess.run(
-        [sys.executable, "-m", "sayso", "bench", "--quick", "--limit", "3", "--out", str(out)],
+        [sys.executable, "-m", "sayso", "bench", "--quick", "--limit", "3", "--no-cold-start", "--out", str(out)],
         env=env, capture_output=True, text=True, timeout=600, check=False,
     )
     return proc, out
@@ -61,7 +63,7 @@ def test_bench_prints_the_table_and_writes_json_and_png(bench_run) -> None:
     assert acc["overall"]["n"] == 3 and set(acc["by_condition"]) == {"clean", "snr20", "snr10"}
     assert sum(a["n"] for a in acc["by_voice"].values()) == 3
     assert {"stt", "llm", "tts", "browser", "vad"} <= set(result["load_ms"])
-    assert result["cold_start_ms"]["pipeline"] > 0
+    assert result["cold_start_ms"]["pipeline"] > 0 and result["cold_start_ms"]["app"] is None
     assert result["peak_rss_mb"]["with_children"] >= result["peak_rss_mb"]["process"] > 0
     assert set(result["wer"]["overall"]) == {"wer", "words", "utterances"}
     [intent] = result["intent_accuracy"]
