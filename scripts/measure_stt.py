@@ -17,7 +17,8 @@ Per option, voice and condition it reports:
 * spoken-command accuracy, LLM-free: the transcript goes through the fast path
   (``sayso.agent.fastpath.plan``) and is scored by ``sayso.agent.evaluate`` against the
   expected tool call; a question (expected ``answer``) is right when the fast path takes no
-  action (the LLM would answer). Typed, the same rows score 41/42: that is the ceiling;
+  action (the LLM would answer it). Typed, the same rows score 41/42 (one command is the
+  LLM's): that is the ceiling of this LLM-free score;
 * STT time per clip, as a median and as the median of per-clip ratios to today's path
   (tiny.en, 30 s window, 2 threads), for the clips whose speech lasts 0.9-3.3 s.
 
@@ -161,7 +162,30 @@ def cut(audio: np.ndarray, settings: Settings) -> list[Utterance]:
 
 
 def decide(case: evaluate.Case, text: str) -> bool:
-    return evaluate.matches(case, evaluate.fast_decision(text))
+    """Right when the fast path makes the expected call; for a question, when it makes none."""
+    decision = evaluate.fast_decision(text)
+    if case.tool == "answer":
+        return not decision.calls
+    return evaluate.matches(case, decision)
+
+
+def rescore(path: Path) -> dict[str, Any]:
+    """Score a saved run again (its misses are stored with their transcripts)."""
+    result = json.loads(path.read_text(encoding="utf-8"))
+    tsv = SHARED if SHARED.is_file() else BUNDLED
+    cases = {c.utterance: c for c in evaluate.load_cases(tsv)}
+    result["typed_fastpath_right"] = sum(decide(c, c.utterance) for c in cases.values())
+    for cell in result["cells"].values():
+        still = []
+        for item in cell["wrong"]:
+            said, _, heard = item.partition(" -> ")
+            if decide(cases[said], heard):
+                cell["right"] += 1
+            else:
+                still.append(item)
+        cell["wrong"] = still
+        cell["command_accuracy"] = round(cell["right"] / max(cell["total"], 1), 4)
+    return result
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -293,7 +317,13 @@ def main() -> None:
     p.add_argument("--rss", action="store_true", help="peak memory of each option, one process each")
     p.add_argument("--rss-one", help=argparse.SUPPRESS)
     p.add_argument("--out", type=Path, default=Path("measure-stt"))
+    p.add_argument("--rescore", type=Path, help="score a saved measure_stt.json again and print it")
     args = p.parse_args()
+    if args.rescore:
+        result = rescore(args.rescore)
+        args.rescore.write_text(json.dumps(result, indent=1), encoding="utf-8")
+        print(table(result))
+        return
     if args.rss_one:
         rss(args.rss_one)
         return

@@ -136,3 +136,13 @@ def test_doctor_names_the_speech_model(settings: Settings) -> None:
     [check] = doctor_checks(settings.model_copy(update={"stt": "moonshine"}))
     assert check.status == "ok" and "moonshine base-en" in check.detail
     assert json.dumps(check.detail)
+
+
+def test_a_long_recording_is_transcribed_piece_by_piece(stt) -> None:
+    said = ("open the guardian", "scroll to the bottom", "close the tab")
+    pause = np.zeros(12 * SAMPLE_RATE, np.float32)
+    audio = np.concatenate([part for c in said for part in (_render("piper", c), pause)])
+    assert audio.size / SAMPLE_RATE > 30  # past both models' windows
+    heard = " ".join(_words(stt.transcribe_sync(_utt(audio)).text))
+    found = [heard.find(c) for c in said]
+    assert sum(i >= 0 for i in found) >= 2 and sorted(i for i in found if i >= 0) == [i for i in found if i >= 0], heard

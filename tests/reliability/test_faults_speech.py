@@ -55,7 +55,8 @@ async def test_whisper_cannot_load_voice_says_so_typing_works(assistant_factory,
     bad.mkdir()
     (bad / "model.bin").write_bytes(b"\x00garbage" * 1000)
     (bad / "config.json").write_text("{not json")
-    comp = await build_components(load_settings(stt_model=str(bad)), stt=True, llm=False, tts=False)
+    comp = await build_components(load_settings(stt="faster-whisper", stt_model=str(bad)), stt=True, llm=False,
+                                  tts=False)
     assert comp.stt is None and "stt" in comp.problems
     assert "\n" not in comp.problems["stt"] and "Traceback" not in comp.problems["stt"]
     assert (await browser.do("navigate", url=site.url("/"))).ok

@@ -88,6 +88,21 @@ def admit(utt: Utterance, settings: Settings) -> Admitted:
     return Admitted(audio=audio, duration_s=duration, speech_ms=speech, t0=t0)
 
 
+def pieces(audio: np.ndarray, *, max_s: float) -> list[tuple[float, np.ndarray]]:
+    """``audio`` as (offset s, piece) no longer than ``max_s``, cut at pauses by the segmenter.
+
+    For models whose window is short (Whisper's 30 s, Moonshine's training clips): a long file
+    given to ``sayso transcribe`` is decoded piece by piece.
+    """
+    if audio.size <= max_s * SAMPLE_RATE:
+        return [(0.0, audio)]
+    from sayso.audio.segmenter import Segmenter, SegmenterConfig
+
+    seg = Segmenter(config=SegmenterConfig(max_utterance_s=max_s, silence_ms=300))
+    utts = seg.feed(AudioChunk(samples=audio, rate=SAMPLE_RATE)) + seg.flush()
+    return [(u.start_ms / 1000.0, np.asarray(u.audio.samples, np.float32)) for u in utts]
+
+
 def silence(admitted: Admitted, *, language: str = "en") -> Transcript:
     """The transcript of audio without (enough) speech: empty, certainly no speech."""
     return Transcript(text="", language=language, no_speech_prob=1.0, audio_s=admitted.duration_s,

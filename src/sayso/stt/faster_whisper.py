@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 SHORT_MIN_FRAMES = 1000  # 10 s of mel frames: the short window's smallest size
 SHORT_EXTRA_FRAMES = 200  # mel frames of padding past the audio
+SHORT_MAX_S = 28.0  # longer audio takes the full path (it handles audio past 30 s)
 
 
 @dataclass
@@ -182,7 +183,7 @@ class FasterWhisperStt:
         pad = np.zeros(int(self.pad_s * SAMPLE_RATE), dtype=np.float32)
         padded = np.concatenate([pad, admitted.audio, pad]) if pad.size else admitted.audio
         want_words = self.word_timestamps if words is None else words
-        if self.window == "short" and not want_words:
+        if self.window == "short" and not want_words and padded.size <= SHORT_MAX_S * SAMPLE_RATE:
             text, no_speech, logprob = self._short_window(padded, prompt=utt.prompt)
             return base.finish(admitted, text, no_speech_prob=no_speech, avg_logprob=logprob)
         model = self._model()

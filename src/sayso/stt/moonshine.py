@@ -11,7 +11,11 @@ spoken commands (see docs/speech.md):
   after (Moonshine is very sensitive to silence around the speech);
 * end-of-text is blocked at the first step (else it often returns nothing); the probability it
   had there is reported as ``no_speech_prob``;
-* at most 6.5 tokens per second of audio, and an immediate phrase repeat ends the decode.
+* at most 6.5 tokens per second of audio, and an immediate phrase repeat ends the decode;
+* audio over 20 s (a file) is cut at pauses by the segmenter and decoded piece by piece.
+
+No word times (``Transcript.words`` is empty): ``sayso transcribe --json`` gives them with
+``SAYSO_STT=faster-whisper``. ``Utterance.prompt`` (the page vocabulary) is not used.
 
 The shared policy (audio limit, VAD gate, hallucination filter) is :mod:`sayso.stt.base`.
 
@@ -47,6 +51,7 @@ TOKENS_PER_S = 6.5
 LEAD_S = 0.05  # audio kept before the first loud frame
 TRAIL_S = 0.35  # zeros after the last loud frame
 TRIM_DB = -35.0  # frames this far below the loudest frame are silence (for framing only)
+PIECE_S = 20.0  # longer audio (a file) is cut at pauses and decoded piece by piece
 MIN_AUDIO_S = 0.3  # the encoder needs a little audio (its convolutions shorten it 384x)
 MODELS = ("", "base-en", "moonshine-base-en")
 
@@ -119,9 +124,10 @@ class MoonshineStt:
     def __init__(self, *, settings: Settings) -> None:
         self.settings = settings
         if settings.stt_model.strip() not in MODELS:
-            raise ConfigError(f"The Moonshine model '{settings.stt_model}' is not available.",
+            raise ConfigError(f"The speech model '{settings.stt_model}' is not a Moonshine model.",
                               code="stt.model_missing",
-                              hint="Leave SAYSO_STT_MODEL empty (or base-en) for the bundled Moonshine base-en.")
+                              hint="For a Whisper model set SAYSO_STT=faster-whisper; for Moonshine leave "
+                                   "SAYSO_STT_MODEL empty.")
         self.model_dir = prepared_dir(settings.cache_dir)
         self.threads = settings.stt_thread_count()
         with _MODELS_LOCK:
@@ -180,7 +186,10 @@ class MoonshineStt:
         if not admitted.has_speech:
             log.debug("no speech in %.2f s of audio: not sent to Moonshine", admitted.duration_s)
             return base.silence(admitted)
-        text, no_speech, logprob = self.decode(admitted.audio)
+        parts = [self.decode(piece) for _, piece in base.pieces(admitted.audio, max_s=PIECE_S)]
+        text = " ".join(p[0] for p in parts if p[0])
+        no_speech = min(p[1] for p in parts) if parts else 1.0
+        logprob = float(np.mean([p[2] for p in parts])) if parts else 0.0
         return base.finish(admitted, text, no_speech_prob=no_speech, avg_logprob=logprob)
 
     def decode(self, audio: np.ndarray) -> tuple[str, float, float]:

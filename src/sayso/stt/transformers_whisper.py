@@ -34,7 +34,7 @@ import transformers  # noqa: F401
 from sayso.config import Settings
 from sayso.errors import ConfigError, SttError
 from sayso.stt import base
-from sayso.types import SAMPLE_RATE, AudioChunk, Transcript, Utterance, Word
+from sayso.types import SAMPLE_RATE, Transcript, Utterance, Word
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ class TransformersWhisperStt:
             return base.silence(admitted)
         audio, duration = admitted.audio, admitted.duration_s
         want_words = self.word_timestamps if words is None else words
-        pieces = [(0.0, audio)] if duration <= WINDOW_S else self._pieces(audio)
+        pieces = base.pieces(audio, max_s=WINDOW_S)
         texts, word_list, no_speech, logprobs = [], [], [], []
         for offset, piece in pieces:
             text, piece_words, ns, lp = self._decode(piece, words=want_words)
@@ -147,14 +147,6 @@ class TransformersWhisperStt:
         ns = max(no_speech) if len(no_speech) == 1 else float(np.mean(no_speech))
         return base.finish(admitted, text, words=tuple(word_list), language=self.language or "en",
                            no_speech_prob=ns, avg_logprob=float(np.mean(logprobs)))
-
-    def _pieces(self, audio: np.ndarray) -> list[tuple[float, np.ndarray]]:
-        """Cut long audio at pauses into pieces the model's 30 s window can take."""
-        from sayso.audio.segmenter import Segmenter, SegmenterConfig
-
-        seg = Segmenter(config=SegmenterConfig(max_utterance_s=WINDOW_S, silence_ms=300))
-        utts = seg.feed(AudioChunk(samples=audio, rate=SAMPLE_RATE)) + seg.flush()
-        return [(u.start_ms / 1000.0, u.audio.samples) for u in utts]
 
     def _decode(self, audio: np.ndarray, *, words: bool) -> tuple[str, list[Word], float, float]:
         entry = self._load()
