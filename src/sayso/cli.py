@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
@@ -22,10 +22,6 @@ app = typer.Typer(
 )
 
 log = logging.getLogger(__name__)
-
-
-def _not_yet(command: str, stage: str) -> NoReturn:
-    raise StageUnavailableError(f"'sayso {command}' is not available yet: the {stage} has not been built.")
 
 
 @app.callback()

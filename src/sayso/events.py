@@ -208,7 +208,6 @@ class BrowserStateChanged(Payload):
     url: str = ""
     title: str = ""
     tabs: tuple[Mapping[str, Any], ...] | list[Mapping[str, Any]] = ()
-    relaunched: bool = False
 
 
 @_frozen

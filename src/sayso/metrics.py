@@ -16,8 +16,8 @@ process-wide :func:`get_metrics` also counts the browser driver's relaunches);
 :class:`~sayso.events.EventFanout` (``fanout.subscribe(get_metrics().sink)``).
 
 Conventions read from event data (all optional): ``intent-end`` ``{"local": bool}``;
-``tool-start``/``tool-end`` ``{"tool": name, "ok": bool}``; ``error`` ``{"code": "..."}``;
-``browser-state`` ``{"relaunched": true}`` after the browser was restarted.
+``tool-start``/``tool-end`` ``{"tool": name, "ok": bool}``; ``error`` ``{"code": "..."}``.
+Browser relaunches are not turn events: the driver reports them (``follow_browser_relaunches``).
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ from prometheus_client import (
 )
 
 from sayso.events import (
-    BrowserStateChanged,
     ErrorEvent,
     IntentEnd,
     ToolEnd,
@@ -137,8 +136,6 @@ class Metrics:
                 t0 = self._tool_t0.pop((event.turn_id, tool), None)
             if t0 is not None:
                 self.tool_seconds.labels(tool=tool).observe(max(0.0, event.t_ms - t0) / 1000.0)
-        elif isinstance(p, BrowserStateChanged) and p.relaunched:
-            self.browser_relaunches.inc()
         with self._lock:
             events = self._open.setdefault(event.turn_id, [])
             events.append(event)
@@ -151,6 +148,12 @@ class Metrics:
             events = self._open.pop(event.turn_id)
             self._drop_tools(event.turn_id)
         self._finish(events)
+
+    @property
+    def open_turns(self) -> int:
+        """Turns seen but not ended yet (at most MAX_OPEN_TURNS: a turn that never ends is forgotten)."""
+        with self._lock:
+            return len(self._open)
 
     def _drop_tools(self, turn_id: str) -> None:
         for key in [k for k in self._tool_t0 if k[0] == turn_id]:
@@ -237,10 +240,7 @@ def get_metrics() -> Metrics:
     with _default_lock:
         if _default is None:
             _default = Metrics()
-            try:
-                _default.follow_browser_relaunches()
-            except ImportError:  # no browser stage installed: nothing to follow
-                log.debug("browser driver not importable; relaunches are counted by events only")
+            _default.follow_browser_relaunches()
         return _default
 
 

@@ -29,7 +29,8 @@ import enum
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+
+from sayso.config import Settings
 
 
 class Words(enum.Enum):
@@ -48,7 +49,7 @@ class EndpointConfig:
     incomplete_ms: float = 1200.0
 
     @classmethod
-    def from_settings(cls, settings: Any) -> EndpointConfig:
+    def from_settings(cls, settings: Settings) -> EndpointConfig:
         return cls(silence_ms=float(settings.vad_silence_ms),
                    complete_ms=float(settings.vad_silence_complete_ms),
                    incomplete_ms=float(settings.vad_silence_incomplete_ms))

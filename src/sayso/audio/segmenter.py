@@ -47,6 +47,7 @@ import soxr
 from sayso.audio.convert import check_rate, to_float32, to_mono
 from sayso.audio.endpoint import EndpointConfig, Words, classify, silence_to_end
 from sayso.audio.vad import FRAME, FRAME_MS, SileroVad
+from sayso.config import Settings
 from sayso.events import EventSink, TurnEvent, new_turn_id, now_ms
 from sayso.types import SAMPLE_RATE, AudioChunk, Transcript, Utterance
 
@@ -79,7 +80,7 @@ class SegmenterConfig:
     partial_ms: int = 300  # 0: no transcripts during speech
 
     @classmethod
-    def from_settings(cls, settings: Any) -> SegmenterConfig:
+    def from_settings(cls, settings: Settings) -> SegmenterConfig:
         return cls(
             threshold=settings.vad_threshold,
             min_speech_ms=settings.vad_min_speech_ms,
@@ -137,7 +138,7 @@ class Segmenter:
     def __init__(
         self,
         *,
-        settings: Any = None,
+        settings: Settings | None = None,
         config: SegmenterConfig | None = None,
         sink: EventSink | None = None,
         transcriber: Transcriber | None = None,

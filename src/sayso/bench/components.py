@@ -7,13 +7,12 @@ streaming one, with speculative STT and the fast path's early end of turn, as in
 
 from __future__ import annotations
 
-import importlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from sayso.config import Settings
-from sayso.errors import SaysoError, StageUnavailableError
+from sayso.errors import SaysoError
 from sayso.events import EventSink, now_ms
 from sayso.types import ToolCall
 
@@ -62,15 +61,9 @@ class Parts:
 
 
 def _browser(settings: Settings) -> Any:
-    for module_name in ("sayso.browser", "sayso.browser.session", "sayso.browser.driver"):
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        cls = getattr(module, "SeleniumBrowser", None)
-        if cls is not None:
-            return cls(settings=settings)
-    raise StageUnavailableError("The benchmark needs the browser stage, which is not part of this version.")
+    from sayso.browser import SeleniumBrowser
+
+    return SeleniumBrowser(settings=settings)
 
 
 async def load_parts(settings: Settings, sink: EventSink, start_url: str) -> Parts:

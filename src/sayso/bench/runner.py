@@ -470,8 +470,7 @@ def _assemble(live: Live, *, complete: bool) -> dict[str, Any]:
         },
         "settings": {k: getattr(settings, k) for k in (
             "stt", "stt_model", "stt_beam_size", "stt_threads", "llm", "llm_model", "llm_threads",
-            "tts", "tts_threads", "vad_silence_ms", "browser") if hasattr(settings, k)}
-        | {"vad_speculative_ms": getattr(settings, "vad_speculative_ms", None)},
+            "tts", "tts_threads", "vad_silence_ms", "vad_speculative_ms", "browser")},
         "table": tab,
         "ratio_to_baseline": stats.ratios(tab),
         "stages": breakdown,

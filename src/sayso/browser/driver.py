@@ -84,7 +84,8 @@ def on_relaunch(listener: Callable[[str], None]) -> Callable[[], None]:
     return lambda: _relaunch_listeners.remove(listener) if listener in _relaunch_listeners else None
 
 
-def _count_relaunch(reason: str) -> None:
+def count_relaunch(reason: str) -> None:
+    """Count one relaunch and tell the listeners (the metrics) why."""
     global _relaunch_total
     with _relaunch_lock:
         _relaunch_total += 1
@@ -438,7 +439,7 @@ class DriverSession:
         log.warning("relaunching the browser: %s", reason)
         self.kill()
         self.relaunches += 1
-        _count_relaunch(reason)
+        count_relaunch(reason)
         self.launch()
         self.restore(saved)
 

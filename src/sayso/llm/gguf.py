@@ -108,8 +108,3 @@ def read_metadata(path: Path, *, keys_prefix: tuple[str, ...] = ("general.",)) -
             code="llm.bad_model",
             hint="Give a complete .gguf model, or leave SAYSO_LLM_MODEL empty for the bundled one.",
         ) from exc
-
-
-def model_name(path: Path) -> str:
-    """``general.name`` from the header ('' when the file has none)."""
-    return str(read_metadata(path).get("general.name", ""))

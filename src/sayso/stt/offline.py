@@ -6,10 +6,11 @@ import asyncio
 import time
 from typing import Any
 
+from sayso.config import Settings
 from sayso.types import AudioChunk, Utterance
 
 
-def transcribe_file(settings: Any, audio: AudioChunk) -> dict[str, Any]:
+def transcribe_file(settings: Settings, audio: AudioChunk) -> dict[str, Any]:
     """Transcribe a decoded file; the result is what ``sayso transcribe --json`` prints."""
     from sayso.registry import build
 

@@ -139,11 +139,8 @@ def mount_extra_routes(app: WebApp) -> None:
     """Routes beside the page: the live-voice socket and scripts, ``GET /metrics``."""
     if app.live is not None:
         app.live.mount(app.demo.app)
-    try:
-        from sayso.metrics import mount_metrics
-    except ImportError:  # the metrics module is optional for the page
-        log.info("metrics module not available: /metrics is not served")
-        return
+    from sayso.metrics import mount_metrics
+
     mount_metrics(app.demo.app)
 
 
@@ -170,10 +167,8 @@ def build_app(settings: Settings, *, stages: Stages | None = None) -> WebApp:
 
 def _observers() -> tuple[tuple[Any, ...], Any]:
     """Event sinks every session feeds (metrics, the per-turn log line), and the session gauge."""
-    try:
-        from sayso.metrics import TurnSummaryLog, get_metrics
-    except ImportError:
-        return (), None
+    from sayso.metrics import TurnSummaryLog, get_metrics
+
     metrics = get_metrics()
     return (metrics.sink, TurnSummaryLog()), metrics.active_sessions.set
 

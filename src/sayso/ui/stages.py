@@ -11,7 +11,6 @@ speech, answers without a browser).
 from __future__ import annotations
 
 import asyncio
-import importlib
 import inspect
 import logging
 import time
@@ -20,7 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from sayso.browser.base import Browser
 from sayso.config import Settings
-from sayso.errors import SaysoError, StageUnavailableError
+from sayso.errors import SaysoError
 from sayso.events import EventSink, TurnEvent
 from sayso.types import Transcript, Utterance
 from sayso.ui.audio_stream import PushSegmenter
@@ -134,23 +133,15 @@ class Stages:
             await self._components(self.settings)
         except SaysoError as exc:
             self.note("assistant", exc.one_line())
-        try:
-            from sayso.agent.fastpath import is_complete_command
+        from sayso.agent.fastpath import is_complete_command
 
-            self.is_complete = is_complete_command
-        except ImportError:
-            self.is_complete = None
+        self.is_complete = is_complete_command
 
     # ------------------------------------------------------------- shared models
     async def _components(self, settings: Settings) -> Any:
         """The agent's Components for ``settings``, reusing every stage already loaded."""
-        try:
-            factory = importlib.import_module("sayso.agent.factory")
-        except ModuleNotFoundError as exc:
-            if (exc.name or "").startswith("sayso"):
-                raise StageUnavailableError(
-                    "the agent stage is not part of this version of sayso yet.") from exc
-            raise StageUnavailableError(f"the package '{exc.name}' is missing.") from exc
+        from sayso.agent import factory
+
         keys = {kind: _stage_key(kind, settings) for kind in ("stt", "llm", "tts")}
         if self._missing(keys):
             async with self._load_lock():
@@ -306,11 +297,8 @@ def _transcriber(stt: Any) -> Callable[[Utterance], Awaitable[Transcript]] | Non
 
 
 def _default_browser_factory() -> BrowserFactory:
-    try:
-        from sayso.browser.session import SeleniumBrowser
-    except ImportError as exc:
-        raise StageUnavailableError(
-            "the browser stage is not part of this version of sayso yet.") from exc
+    from sayso.browser import SeleniumBrowser
+
     return lambda settings: SeleniumBrowser(settings=settings)  # launches on first use
 
 
@@ -325,4 +313,4 @@ _STAGE_FIELDS = {
 
 
 def _stage_key(kind: str, settings: Settings) -> tuple[Any, ...]:
-    return (kind, *(getattr(settings, name, None) for name in _STAGE_FIELDS[kind]))
+    return (kind, *(getattr(settings, name) for name in _STAGE_FIELDS[kind]))
