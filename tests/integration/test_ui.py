@@ -383,8 +383,26 @@ def test_session_cap_is_polite_and_frees_up(web: WebApp) -> None:
     assert not result.get("busy")
 
 
-def test_metrics_are_served_beside_the_page(web: WebApp) -> None:
+def test_metrics_beside_the_page_count_the_turn_a_user_just_made(web: WebApp) -> None:
     import httpx
+    from prometheus_client.parser import text_string_to_metric_families
 
-    body = httpx.get(web.url.rstrip("/") + "/metrics", timeout=10).text
-    assert "sayso_active_sessions" in body
+    def scrape() -> dict[str, float]:
+        resp = httpx.get(web.url.rstrip("/") + "/metrics", timeout=10)
+        assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/plain")
+        out: dict[str, float] = {}
+        for family in text_string_to_metric_families(resp.text):
+            for sample in family.samples:
+                if sample.name in ("sayso_turns_total", "sayso_stage_latency_seconds_count"):
+                    out[sample.name] = out.get(sample.name, 0.0) + sample.value
+                elif sample.name == "sayso_active_sessions":
+                    out[sample.name] = sample.value
+        return out
+
+    before = scrape()
+    result, _ = client(web).predict("scroll down", api_name="/text")
+    assert result["actions"] and result["actions"][0]["tool"] == "scroll"
+    after = scrape()
+    assert after["sayso_turns_total"] == before.get("sayso_turns_total", 0) + 1
+    assert after["sayso_stage_latency_seconds_count"] > before.get("sayso_stage_latency_seconds_count", 0)
+    assert after["sayso_active_sessions"] >= 1

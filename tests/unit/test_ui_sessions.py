@@ -26,13 +26,32 @@ class Clock:
         return self.now
 
 
+class Made(list[FakeAssistant]):
+    """The assistants the manager made; ``first`` is set when there is one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first = asyncio.Event()
+
+
+async def speaking(made: Made) -> None:
+    """Until the session's (slow) assistant is in the middle of its reply: no clock involved."""
+
+    async def wait() -> None:
+        await made.first.wait()
+        await made[0].speaking.wait()
+
+    await asyncio.wait_for(wait(), timeout=10)
+
+
 def make_manager(*, slow: bool = False, clock: Clock | None = None, **overrides: object):
     settings = load_settings(max_sessions=2, session_idle_timeout_s=60, **overrides)
-    made: list[FakeAssistant] = []
+    made = Made()
 
     async def assistant_factory(s, browser, sink):
         a = FakeAssistant(browser, slow=slow)
         made.append(a)
+        made.first.set()
         return a
 
     stages = Stages(settings, assistant_factory=assistant_factory,
@@ -107,7 +126,7 @@ async def test_barge_in_cancels_the_running_turn() -> None:
     utt = Utterance(audio=AudioChunk(samples=np.zeros(SAMPLE_RATE, np.float32), rate=SAMPLE_RATE),
                     turn_id="u1")
     task = asyncio.create_task(run(s, "voice", utt))
-    await asyncio.sleep(0.2)
+    await speaking(made)
     assert s.turn_active
     s._on_vad(TurnEvent(type="vad-start", turn_id="u2"))  # the user starts speaking
     await asyncio.wait_for(task, timeout=3)
@@ -120,7 +139,7 @@ async def test_a_new_typed_command_preempts_the_running_turn() -> None:
     manager, made, _ = make_manager(slow=True)
     s = await manager.get("a")
     first = asyncio.create_task(run(s, "text", "read the page"))
-    await asyncio.sleep(0.2)
+    await speaking(made)
     await asyncio.wait_for(run(s, "text", "stop that"), timeout=5)
     await first
     assert made[0].history == ["read the page", "stop that"] and made[0].cancelled >= 1

@@ -17,6 +17,7 @@ from sayso.worker.memory import (
     choose_device,
     init_torch_process,
 )
+from tests.fakes import VirtualTimeLoop
 
 
 class Clock:
@@ -33,12 +34,13 @@ class Models:
     def __init__(self) -> None:
         self.loaded: list[str] = []
         self.unloaded: list[str] = []
+        self.any_unloaded = asyncio.Event()
         self.load_count = 0
 
     def spec(self, key: str, mb: int, *, devices=("cpu",), kind="stt", fail=False, sizes=None):
         async def load(device: str) -> str:
             self.load_count += 1
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0)  # others ask for it while it loads
             if fail:
                 raise RuntimeError("model file is corrupt")
             self.loaded.append(f"{key}@{device}")
@@ -46,6 +48,7 @@ class Models:
 
         async def unload(model: str) -> None:
             self.unloaded.append(model)
+            self.any_unloaded.set()
 
         return ModelSpec(key=key, kind=kind, size_bytes=mb * MB, load=load, unload=unload,
                          devices=devices, sizes=sizes or {})
@@ -156,18 +159,26 @@ async def test_failed_load_is_reported_and_retried() -> None:
     assert models.load_count == 2
 
 
-async def test_sweeper_task_and_close() -> None:
+def test_the_sweeper_unloads_an_idle_model_on_time_and_close_unloads_the_rest() -> None:
+    """On virtual time: the 10 min idle timeout and the sweeps pass without real waiting."""
     models = Models()
-    cache = ModelCache({"cpu": 1000 * MB}, idle_unload_s=0.05)
-    await cache.get(models.spec("tts:piper", 10, kind="tts"))
-    cache.start_sweeper(interval_s=0.02)
-    for _ in range(100):
-        if not cache.loaded("tts:piper"):
-            break
-        await asyncio.sleep(0.02)
-    assert models.unloaded == ["tts:piper@cpu"]
-    await cache.get(models.spec("stt:whisper", 10))
-    await cache.close()
+
+    async def scenario() -> tuple[float, float]:
+        loop = asyncio.get_running_loop()
+        cache = ModelCache({"cpu": 1000 * MB}, idle_unload_s=600, clock=loop.time)
+        await cache.get(models.spec("tts:piper", 10, kind="tts"))
+        t_used = loop.time()
+        cache.start_sweeper(interval_s=30)
+        await models.any_unloaded.wait()
+        gone = loop.time() - t_used
+        await cache.get(models.spec("stt:whisper", 10))
+        await cache.close()
+        return gone, loop.time()
+
+    with asyncio.Runner(loop_factory=VirtualTimeLoop) as runner:
+        gone, _ = runner.run(scenario())
+    assert models.unloaded[0] == "tts:piper@cpu"
+    assert 600 <= gone <= 630  # unloaded by the first sweep after 10 minutes idle
     assert "stt:whisper@cpu" in models.unloaded
 
 

@@ -19,7 +19,8 @@ def tone(seconds: float = 0.3, rate: int = 22050) -> AudioChunk:
 
 
 class FakeAssistant:
-    """Says back what it heard; ``slow`` makes it stream slowly so it can be cancelled."""
+    """Says back what it heard; ``slow`` makes its first turn stop before the reply until it is
+    cancelled (``speaking`` is set when it got there), so tests wait on events, not the clock."""
 
     def __init__(self, browser: FakeBrowser | None, *, slow: bool = False) -> None:
         self.browser = browser
@@ -29,6 +30,7 @@ class FakeAssistant:
         self.closed = False
         self.early: list[str | None] = []  # what speculate() was given
         self._stop = asyncio.Event()
+        self.speaking = asyncio.Event()  # a slow turn is waiting, mid-reply, to be cancelled
 
     async def _turn(self, tid: str, text: str | None) -> AsyncIterator[TurnEvent]:
         self._stop.clear()
@@ -49,11 +51,9 @@ class FakeAssistant:
                     browser=BrowserState(url=url, title="Page"), source=source)
         reply = ""
         for word in ("You said ", text, "."):
-            if self.slow:
-                try:
-                    await asyncio.wait_for(self._stop.wait(), timeout=0.5)
-                except TimeoutError:
-                    pass
+            if self.slow and len(self.history) == 1:
+                self.speaking.set()
+                await self._stop.wait()
             if self._stop.is_set():
                 yield TurnEvent("cancelled", tid, data=Cancelled(reply=reply, **done))  # type: ignore[arg-type]
                 return
