@@ -16,7 +16,6 @@ from sayso.types import (
     LlmChunk,
     ToolCall,
     ToolResult,
-    ToolSpec,
     Transcript,
     Utterance,
 )
@@ -72,7 +71,7 @@ class FakeLlm:
         self.calls: list[list[ChatMessage]] = []
         self.closed_streams = 0
 
-    async def chat(self, messages: Sequence[ChatMessage], *, tools: Sequence[ToolSpec] = (),
+    async def chat(self, messages: Sequence[ChatMessage], *,
                    response_format: Mapping[str, Any] | None = None,
                    max_tokens: int | None = None) -> AsyncIterator[LlmChunk]:
         self.calls.append(list(messages))

@@ -98,26 +98,14 @@ class ToolResult:
 class ChatMessage:
     role: Role
     content: str = ""
-    tool_calls: tuple[ToolCall, ...] = ()
-    tool_call_id: str = ""
-    name: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class ToolSpec:
-    """A tool the LLM may call: name, description and a JSON schema for the arguments."""
-
-    name: str
-    description: str
-    parameters: Mapping[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
 
 
 @dataclass(frozen=True, slots=True)
 class LlmChunk:
-    """One piece of a streamed LLM reply: a text delta and/or complete tool calls."""
+    """One piece of a streamed LLM reply: a text delta (the last one: done, finish reason, usage).
+    Tool calls come as JSON text that follows the decision schema, never as native tool calls."""
 
     text: str = ""
-    tool_calls: tuple[ToolCall, ...] = ()
     done: bool = False
     finish_reason: str = ""
     usage: Mapping[str, Any] = field(default_factory=dict)

@@ -126,7 +126,6 @@ async def test_a_json_schema_constrains_the_reply_without_tools(server: LlamaSer
         for prompt in ("What colour is the sky?", "Pick a colour for grass.", "Say something about fire."):
             text = ""
             async for c in llm.chat([ChatMessage("user", prompt)], response_format=schema, max_tokens=40):
-                assert not c.tool_calls
                 text += c.text
             data = json.loads(text)
             assert set(data) == {"colour", "sure"}

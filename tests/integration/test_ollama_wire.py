@@ -24,7 +24,7 @@ from sayso.config import load_settings
 from sayso.errors import LlmError
 from sayso.llm.ollama import OllamaLlm
 from sayso.llm.select import build_llm, probe_ollama
-from sayso.types import ChatMessage, ToolCall, ToolSpec
+from sayso.types import ChatMessage
 
 MODEL = "qwen2.5-coder:0.5b"
 CREATED = "2026-01-01T00:00:00.000000Z"
@@ -87,10 +87,6 @@ class OllamaWire(BaseHTTPRequestHandler):
         self.wfile.write(b"0\r\n\r\n")
 
     def _messages(self) -> Iterator[dict[str, Any]]:
-        if self.mode == "tools":
-            yield {"role": "assistant", "content": "", "tool_calls": [
-                {"function": {"name": "navigate", "arguments": {"url": "wikipedia.org"}}}]}
-            return
         for word in ("Paris ", "is ", "the ", "capital."):
             yield {"role": "assistant", "content": word}
 
@@ -133,31 +129,15 @@ async def test_text_streams_as_deltas_then_usage_in_milliseconds(server: str, mo
     assert sent["stream"] is True and sent["keep_alive"] == "30m" and sent["options"]["num_predict"] == 32
 
 
-async def test_native_tool_calls_arrive_whole_and_the_schema_goes_in_format(server: str, mode: Any) -> None:
-    mode("tools")
+async def test_the_schema_goes_in_format_and_output_is_greedy(server: str, mode: Any) -> None:
     llm = llm_for(server)
-    spec = ToolSpec("navigate", "Open a site.", {"type": "object", "properties": {"url": {"type": "string"}}})
     schema = {"type": "object", "properties": {"tool": {"type": "string"}}}
-    chunks = [c async for c in llm.chat([ChatMessage("user", "open wikipedia")], tools=[spec],
-                                        response_format=schema)]
+    chunks = [c async for c in llm.chat([ChatMessage("user", "open wikipedia")], response_format=schema)]
     await llm.close()
-    calls = [call for c in chunks for call in c.tool_calls]
-    assert [(c.name, dict(c.args)) for c in calls] == [("navigate", {"url": "wikipedia.org"})]
+    assert "".join(c.text for c in chunks) == "Paris is the capital."
     sent = OllamaWire.requests[-1]
-    assert sent["tools"][0]["function"]["name"] == "navigate"
+    assert "tools" not in sent or not sent["tools"]
     assert sent["format"] == schema and sent["options"]["temperature"] == 0.0
-
-
-async def test_history_with_tool_calls_is_sent_in_ollamas_shape(server: str, mode: Any) -> None:
-    llm = llm_for(server)
-    history = [ChatMessage("user", "open wikipedia"),
-               ChatMessage("assistant", tool_calls=(ToolCall("navigate", {"url": "wikipedia.org"}),)),
-               ChatMessage("tool", "Opened Wikipedia.", name="navigate")]
-    _ = [c async for c in llm.chat(history)]
-    await llm.close()
-    sent = OllamaWire.requests[-1]["messages"]
-    assert sent[1]["tool_calls"] == [{"function": {"name": "navigate", "arguments": {"url": "wikipedia.org"}}}]
-    assert sent[2] == {"role": "tool", "content": "Opened Wikipedia.", "tool_name": "navigate"}
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ import pytest
 from sayso.config import load_settings
 from sayso.errors import ConfigError, LlmError
 from sayso.llm.base import BaseLlm
-from sayso.types import ChatMessage, LlmChunk, ToolSpec
+from sayso.types import ChatMessage, LlmChunk
 from tests.fakes import VirtualTimeLoop
 
 ASK = [ChatMessage("user", "What is the capital of France?")]
@@ -34,7 +34,7 @@ class Scripted(BaseLlm):
     def prompt_allowance_s(self, messages: Sequence[ChatMessage]) -> float:
         return self.allowance
 
-    async def _chat_impl(self, messages: Sequence[ChatMessage], *, tools: Sequence[ToolSpec],
+    async def _chat_impl(self, messages: Sequence[ChatMessage], *,
                          response_format: Mapping[str, Any] | None, max_tokens: int) -> AsyncIterator[LlmChunk]:
         try:
             for i, delay in enumerate(self.delays):

@@ -21,15 +21,14 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from sayso.llm.base import Llm
-from sayso.types import ChatMessage, LlmChunk, ToolSpec
+from sayso.types import ChatMessage, LlmChunk
 
 log = logging.getLogger(__name__)
 
 
 def _request(messages: Sequence[ChatMessage], kwargs: Mapping[str, Any]) -> tuple[Any, ...]:
     """A comparable key of one chat request (the protocol's defaults filled in)."""
-    return (tuple(messages), tuple(kwargs.get("tools") or ()), kwargs.get("response_format"),
-            kwargs.get("max_tokens"))
+    return (tuple(messages), kwargs.get("response_format"), kwargs.get("max_tokens"))
 
 
 class EarlyStart:
@@ -100,12 +99,10 @@ class PrefetchedLlm:
         self._early: EarlyStart | None = early
         self.name = llm.name
 
-    def chat(self, messages: Sequence[ChatMessage], *, tools: Sequence[ToolSpec] = (),
+    def chat(self, messages: Sequence[ChatMessage], *,
              response_format: Mapping[str, Any] | None = None,
              max_tokens: int | None = None) -> AsyncIterator[LlmChunk]:
         kwargs: dict[str, Any] = {"response_format": response_format, "max_tokens": max_tokens}
-        if tools:
-            kwargs["tools"] = tools
         early, self._early = self._early, None  # only the turn's first request can match
         if early is not None:
             if early.matches(messages, kwargs):

@@ -25,7 +25,7 @@ from sayso.config import Settings
 from sayso.errors import BrowserError
 from sayso.events import TurnEvent, TurnSummary
 from sayso.llm.base import Llm
-from sayso.types import ChatMessage, LlmChunk, ToolCall, ToolSpec
+from sayso.types import ChatMessage, LlmChunk, ToolCall
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +53,11 @@ class LazyLlm:
         self,
         messages: Sequence[ChatMessage],
         *,
-        tools: Sequence[ToolSpec] = (),
         response_format: Mapping[str, Any] | None = None,
         max_tokens: int | None = None,
     ) -> AsyncIterator[LlmChunk]:
         llm = await self.get()
-        async for chunk in llm.chat(messages, tools=tools, response_format=response_format, max_tokens=max_tokens):
+        async for chunk in llm.chat(messages, response_format=response_format, max_tokens=max_tokens):
             yield chunk
 
     async def warmup(self) -> None:

@@ -308,7 +308,7 @@ class Turn:
         buf, stream, first, usage = "", AnswerStream(), True, {}
         streamed = False
         async for chunk in self.llm.chat(messages, **self._decision_kwargs()):
-            if first and (chunk.text or chunk.tool_calls):
+            if first and chunk.text:
                 first = False
                 self.emit("llm-first-token", round=round_no)
             buf += chunk.text

@@ -28,9 +28,12 @@ from typing import Any, Protocol, runtime_checkable
 
 from sayso.config import Settings
 from sayso.errors import LlmError, SaysoError
-from sayso.types import ChatMessage, LlmChunk, ToolSpec
+from sayso.types import ChatMessage, LlmChunk
 
 log = logging.getLogger(__name__)
+
+Schema = Mapping[str, Any]
+"""A JSON schema the reply must follow (``response_format``)."""
 
 MIN_TOKENS_PER_S = 2.0
 """The slowest decoding the whole-reply timeout allows for (a contended 2-core CPU does ~18)."""
@@ -38,7 +41,7 @@ MIN_TOKENS_PER_S = 2.0
 
 @runtime_checkable
 class Llm(Protocol):
-    """Streams a reply: text deltas and/or complete tool calls, then a chunk with done=True.
+    """Streams a reply: text deltas, then a chunk with done=True.
 
     ``response_format`` is an optional JSON schema the reply must follow (constrained decoding
     where the backend supports it). Cancelling the iterator stops generation.
@@ -50,7 +53,6 @@ class Llm(Protocol):
         self,
         messages: Sequence[ChatMessage],
         *,
-        tools: Sequence[ToolSpec] = (),
         response_format: Mapping[str, Any] | None = None,
         max_tokens: int | None = None,
     ) -> AsyncIterator[LlmChunk]: ...
@@ -70,14 +72,8 @@ class BaseLlm(abc.ABC):
 
     # what a backend implements ------------------------------------------------------------
     @abc.abstractmethod
-    def _chat_impl(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        tools: Sequence[ToolSpec],
-        response_format: Mapping[str, Any] | None,
-        max_tokens: int,
-    ) -> AsyncIterator[LlmChunk]:
+    def _chat_impl(self, messages: Sequence[ChatMessage], *, response_format: Schema | None,
+                   max_tokens: int) -> AsyncIterator[LlmChunk]:
         """The backend's raw stream, ending with a ``done`` chunk; no timeouts of its own."""
 
     async def _load_impl(self) -> None:
@@ -117,7 +113,6 @@ class BaseLlm(abc.ABC):
         self,
         messages: Sequence[ChatMessage],
         *,
-        tools: Sequence[ToolSpec] = (),
         response_format: Mapping[str, Any] | None = None,
         max_tokens: int | None = None,
     ) -> AsyncIterator[LlmChunk]:
@@ -128,7 +123,7 @@ class BaseLlm(abc.ABC):
         t0 = loop.time()
         deadline = t0 + first + budget / MIN_TOKENS_PER_S
         wait, t_first = first, None
-        stream = self._chat_impl(messages, tools=tools, response_format=response_format, max_tokens=budget)
+        stream = self._chat_impl(messages, response_format=response_format, max_tokens=budget)
         try:
             while True:
                 try:

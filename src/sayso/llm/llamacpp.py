@@ -3,7 +3,7 @@
 The default backend when no Ollama server answers. It loads a GGUF (the bundled
 Qwen2.5-Coder-0.5B, assembled once by ``sayso.llm.models``, or ``SAYSO_LLM_MODEL``) and answers
 through llama.cpp's OpenAI-shaped ``handle_chat_completions``: the GGUF's chat template, JSON
-schema constrained output (grammars), tools, and prompt caching (one slot, so the fixed prefix
+schema constrained output (grammars) and prompt caching (one slot, so the fixed prefix
 of the agent's prompt is computed once and reused).
 
 xllamacpp also opens llama.cpp's HTTP listener; it is locked down here: loopback only, a random
@@ -22,15 +22,15 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from sayso.config import Settings
 from sayso.errors import ConfigError, LlmError
 from sayso.llm import models
-from sayso.llm.base import BaseLlm
+from sayso.llm.base import BaseLlm, Schema
 from sayso.llm.oai import ChunkAssembler, build_request
-from sayso.types import ChatMessage, LlmChunk, ToolSpec
+from sayso.types import ChatMessage, LlmChunk
 
 log = logging.getLogger(__name__)
 
@@ -119,16 +119,10 @@ class LlamaCppLlm(BaseLlm):
         return LlmError(f"The embedded LLM refused the request: {exc}.", code="llm.failed")
 
     # chat --------------------------------------------------------------------------------
-    async def _chat_impl(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        tools: Sequence[ToolSpec],
-        response_format: Mapping[str, Any] | None,
-        max_tokens: int,
-    ) -> AsyncIterator[LlmChunk]:
+    async def _chat_impl(self, messages: Sequence[ChatMessage], *, response_format: Schema | None,
+                         max_tokens: int) -> AsyncIterator[LlmChunk]:
         server = self._server or await asyncio.to_thread(self._load)
-        req = build_request(messages, tools=tools, response_format=response_format, max_tokens=max_tokens)
+        req = build_request(messages, response_format=response_format, max_tokens=max_tokens)
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
         stop = threading.Event()

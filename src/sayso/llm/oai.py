@@ -3,52 +3,29 @@
 llama.cpp's server (in-process through xllamacpp, or remote as llama-server), vLLM and LM
 Studio all speak it: request dicts go out, streamed ``chat.completion.chunk`` dicts come back.
 This module turns our types into the request and the chunks back into ``LlmChunk``s: text deltas
-as they arrive, tool calls whole (their argument fragments are joined first), then one final
-chunk with ``done=True``, the finish reason and the usage/timings.
+as they arrive, then one final chunk with ``done=True``, the finish reason and the usage/timings.
+No native tool calls: the agent's decision is JSON text constrained by a schema.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sayso.errors import LlmError
-from sayso.types import ChatMessage, LlmChunk, ToolCall, ToolSpec
+from sayso.types import ChatMessage, LlmChunk
 
 log = logging.getLogger(__name__)
 
 
 def message_dict(msg: ChatMessage) -> dict[str, Any]:
-    out: dict[str, Any] = {"role": msg.role, "content": msg.content}
-    if msg.tool_calls:
-        out["tool_calls"] = [
-            {
-                "id": call.id or f"call_{i}",
-                "type": "function",
-                "function": {"name": call.name, "arguments": json.dumps(dict(call.args))},
-            }
-            for i, call in enumerate(msg.tool_calls)
-        ]
-    if msg.role == "tool":
-        out["tool_call_id"] = msg.tool_call_id
-        if msg.name:
-            out["name"] = msg.name
-    return out
-
-
-def tool_dict(spec: ToolSpec) -> dict[str, Any]:
-    return {
-        "type": "function",
-        "function": {"name": spec.name, "description": spec.description, "parameters": dict(spec.parameters)},
-    }
+    return {"role": msg.role, "content": msg.content}
 
 
 def build_request(
     messages: Sequence[ChatMessage],
     *,
-    tools: Sequence[ToolSpec] = (),
     response_format: Mapping[str, Any] | None = None,
     max_tokens: int,
     model: str = "",
@@ -63,8 +40,6 @@ def build_request(
     }
     if model:
         req["model"] = model
-    if tools:
-        req["tools"] = [tool_dict(t) for t in tools]
     if response_format is not None:
         req["response_format"] = {
             "type": "json_schema",
@@ -77,7 +52,6 @@ class ChunkAssembler:
     """Feeds streamed chunk dicts, returns the ``LlmChunk``s to emit for each."""
 
     def __init__(self) -> None:
-        self._calls: dict[int, dict[str, Any]] = {}
         self.finish_reason = ""
         self.usage: dict[str, Any] = {}
         self.done = False
@@ -95,18 +69,6 @@ class ChunkAssembler:
         for choice in data.get("choices") or ():
             delta = choice.get("delta") or choice.get("message") or {}
             text = delta.get("content") or ""
-            for frag in delta.get("tool_calls") or ():
-                slot = self._calls.setdefault(int(frag.get("index", len(self._calls))), {"args": ""})
-                if frag.get("id"):
-                    slot["id"] = frag["id"]
-                fn = frag.get("function") or {}
-                if fn.get("name"):
-                    slot["name"] = fn["name"]
-                args = fn.get("arguments")
-                if isinstance(args, str):
-                    slot["args"] += args
-                elif isinstance(args, Mapping):
-                    slot["args"] = json.dumps(args)
             if text:
                 out.append(LlmChunk(text=text))
             if choice.get("finish_reason"):
@@ -114,17 +76,6 @@ class ChunkAssembler:
         return out
 
     def finish(self) -> LlmChunk:
-        """The last chunk: complete tool calls, finish reason, usage."""
+        """The last chunk: finish reason, usage."""
         self.done = True
-        calls = []
-        for idx in sorted(self._calls):
-            slot = self._calls[idx]
-            try:
-                args = json.loads(slot["args"]) if slot["args"].strip() else {}
-            except json.JSONDecodeError:
-                log.warning("tool call %s had unparseable arguments", slot.get("name"))
-                args = {"_raw": slot["args"]}
-            calls.append(ToolCall(name=str(slot.get("name", "")), args=args if isinstance(args, dict) else {},
-                                  id=str(slot.get("id", ""))))
-        return LlmChunk(tool_calls=tuple(calls), done=True, finish_reason=self.finish_reason or "stop",
-                        usage=dict(self.usage))
+        return LlmChunk(done=True, finish_reason=self.finish_reason or "stop", usage=dict(self.usage))

@@ -2,23 +2,23 @@
 
 Uses the official ``ollama`` client (``AsyncClient``): ``POST /api/chat`` streaming NDJSON, one
 JSON object a line, the last with ``done: true``, ``done_reason``, token counts and durations
-in nanoseconds. Native tool calls arrive whole (arguments as an object) in one message; a JSON
-schema goes in ``format``; ``keep_alive`` keeps the model loaded between turns.
+in nanoseconds. The decision comes as JSON text following a schema, which goes in ``format``
+(no native tool calls: the agent never asks for them); ``keep_alive`` keeps the model loaded between turns.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import httpx
 
 from sayso.config import Settings
 from sayso.errors import ConfigError, LlmError
-from sayso.llm.base import BaseLlm
-from sayso.types import ChatMessage, LlmChunk, ToolCall, ToolSpec
+from sayso.llm.base import BaseLlm, Schema
+from sayso.types import ChatMessage, LlmChunk
 
 log = logging.getLogger(__name__)
 
@@ -26,17 +26,7 @@ KEEP_ALIVE = "30m"
 
 
 def _message(msg: ChatMessage) -> dict[str, Any]:
-    out: dict[str, Any] = {"role": msg.role, "content": msg.content}
-    if msg.tool_calls:
-        out["tool_calls"] = [{"function": {"name": c.name, "arguments": dict(c.args)}} for c in msg.tool_calls]
-    if msg.role == "tool" and msg.name:
-        out["tool_name"] = msg.name
-    return out
-
-
-def _tool(spec: ToolSpec) -> dict[str, Any]:
-    return {"type": "function",
-            "function": {"name": spec.name, "description": spec.description, "parameters": dict(spec.parameters)}}
+    return {"role": msg.role, "content": msg.content}
 
 
 class OllamaLlm(BaseLlm):
@@ -66,14 +56,8 @@ class OllamaLlm(BaseLlm):
             raise self.map_error(exc) from exc
         return [str(m.model) for m in listing.models if m.model]
 
-    async def _chat_impl(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        tools: Sequence[ToolSpec],
-        response_format: Mapping[str, Any] | None,
-        max_tokens: int,
-    ) -> AsyncIterator[LlmChunk]:
+    async def _chat_impl(self, messages: Sequence[ChatMessage], *, response_format: Schema | None,
+                         max_tokens: int) -> AsyncIterator[LlmChunk]:
         options = {"num_predict": max_tokens,
                    "temperature": 0.0 if response_format is not None else 0.2}
         got_done = False
@@ -81,7 +65,6 @@ class OllamaLlm(BaseLlm):
             stream = await self._client.chat(
                 model=self.model,
                 messages=[_message(m) for m in messages],
-                tools=[_tool(t) for t in tools] or None,
                 format=dict(response_format) if response_format is not None else None,
                 options=options,
                 keep_alive=KEEP_ALIVE,
@@ -89,10 +72,6 @@ class OllamaLlm(BaseLlm):
             )
             async for part in stream:
                 msg = part.message
-                calls = tuple(
-                    ToolCall(name=c.function.name, args=dict(c.function.arguments or {}), id=f"call_{i}")
-                    for i, c in enumerate(msg.tool_calls or ())
-                )
                 if part.done:
                     got_done = True
                     usage = {
@@ -103,10 +82,10 @@ class OllamaLlm(BaseLlm):
                         "prompt_ms": (part.prompt_eval_duration or 0) / 1e6,
                         "predicted_ms": (part.eval_duration or 0) / 1e6,
                     }
-                    yield LlmChunk(text=msg.content or "", tool_calls=calls, done=True,
+                    yield LlmChunk(text=msg.content or "", done=True,
                                    finish_reason=part.done_reason or "stop", usage=usage)
-                elif msg.content or calls:
-                    yield LlmChunk(text=msg.content or "", tool_calls=calls)
+                elif msg.content:
+                    yield LlmChunk(text=msg.content)
         except (ConnectionError, httpx.HTTPError, self._ollama.ResponseError) as exc:
             raise self.map_error(exc) from exc
         except (ValueError, AttributeError, TypeError) as exc:  # bad JSON, or JSON of the wrong shape

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Sequence
 
 import httpx
 
 from sayso.config import Settings
 from sayso.errors import ConfigError, LlmError
-from sayso.llm.base import BaseLlm
+from sayso.llm.base import BaseLlm, Schema
 from sayso.llm.oai import ChunkAssembler, build_request
-from sayso.types import ChatMessage, LlmChunk, ToolSpec
+from sayso.types import ChatMessage, LlmChunk
 
 log = logging.getLogger(__name__)
 
@@ -55,15 +54,9 @@ class OpenAiLlm(BaseLlm):
             raise LlmError(f"The OpenAI-compatible server at {self.base_url} did not list its models ({exc}).",
                            code="llm.unreachable") from exc
 
-    async def _chat_impl(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        tools: Sequence[ToolSpec],
-        response_format: Mapping[str, Any] | None,
-        max_tokens: int,
-    ) -> AsyncIterator[LlmChunk]:
-        req = build_request(messages, tools=tools, response_format=response_format,
+    async def _chat_impl(self, messages: Sequence[ChatMessage], *, response_format: Schema | None,
+                         max_tokens: int) -> AsyncIterator[LlmChunk]:
+        req = build_request(messages, response_format=response_format,
                             max_tokens=max_tokens, model=self.model)
         asm = ChunkAssembler()
         started = ended = False

@@ -17,7 +17,7 @@ from typing import Any
 
 from sayso.errors import LlmError, SaysoError
 from sayso.llm.base import Llm
-from sayso.types import ChatMessage, LlmChunk, ToolSpec
+from sayso.types import ChatMessage, LlmChunk
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +79,11 @@ class WarmingLlm:
         except Exception as exc:
             raise LlmError(f"The language model failed to load ({type(exc).__name__}).") from exc
 
-    async def chat(self, messages: Sequence[ChatMessage], *, tools: Sequence[ToolSpec] = (),
+    async def chat(self, messages: Sequence[ChatMessage], *,
                    response_format: Mapping[str, Any] | None = None,
                    max_tokens: int | None = None) -> AsyncIterator[LlmChunk]:
         llm = await self.wait()
-        async for chunk in llm.chat(messages, tools=tools, response_format=response_format,
+        async for chunk in llm.chat(messages, response_format=response_format,
                                     max_tokens=max_tokens):
             yield chunk
 

@@ -25,12 +25,12 @@ from sayso.errors import ToolArgsError
 from sayso.tools.catalog import ANSWER, ANSWER_PROMPT, ANSWER_TEXT_MAX, TOOLS
 from sayso.tools.spec import LLM_TEXT_CAP, Arg, Reply, Risk, Tool
 from sayso.tools.values import MISSING, check, parse_index
-from sayso.types import ToolCall, ToolSpec
+from sayso.types import ToolCall
 
 __all__ = [
     "ANSWER", "BY_NAME", "LLM_TEXT_CAP", "NAMES", "TOOLS", "Arg", "Reply", "Risk", "Tool", "ToolArgsError",
     "chip_text", "decision_schema", "describe", "get", "parse_index", "primary", "prompt_tool_list",
-    "tool_specs", "validate",
+    "validate",
 ]
 
 BY_NAME: dict[str, Tool] = {t.name: t for t in TOOLS}
@@ -100,11 +100,6 @@ def prompt_tool_list() -> str:
             text += ("; " if ":" in prev else ", ") + piece
         out.append(text)
     return "\n".join([*out, ANSWER_PROMPT])
-
-
-def tool_specs() -> tuple[ToolSpec, ...]:
-    """The tools as native tool-call specs (name, description, argument schema)."""
-    return tuple(ToolSpec(t.name, t.summary, t.schema()["properties"]["args"]) for t in TOOLS)
 
 
 def _short(value: object, limit: int = CHIP_CHARS) -> str:

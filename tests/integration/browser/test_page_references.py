@@ -13,7 +13,7 @@ from typing import Any
 from sayso.agent.session import Assistant
 from sayso.config import load_settings
 from sayso.testsite import TestSite
-from sayso.types import ChatMessage, LlmChunk, ToolSpec
+from sayso.types import ChatMessage, LlmChunk
 from tests.integration.browser.conftest import Tracked
 
 
@@ -26,7 +26,7 @@ class ScriptedLlm:
         self.replies = list(replies)
         self.calls = 0
 
-    async def chat(self, messages: Sequence[ChatMessage], *, tools: Sequence[ToolSpec] = (),
+    async def chat(self, messages: Sequence[ChatMessage], *,
                    response_format: Mapping[str, Any] | None = None,
                    max_tokens: int | None = None) -> AsyncIterator[LlmChunk]:
         self.calls += 1
