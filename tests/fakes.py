@@ -78,8 +78,7 @@ class FakeLlm:
         reply = self.replies.pop(0) if self.replies else '{"tool": "answer", "args": {"text": "Okay."}}'
         try:
             for i in range(0, len(reply), 4):  # a few characters a chunk, as tokens come
-                if self.delay:
-                    await asyncio.sleep(self.delay)
+                await asyncio.sleep(self.delay)  # 0: still yields to the loop, as a real stream does
                 yield LlmChunk(text=reply[i:i + 4])
             yield LlmChunk(done=True, finish_reason="stop", usage={"prompt_tokens": 10, "completion_tokens": 5})
         finally:

@@ -133,7 +133,7 @@ async def test_llm_failure_is_reported_and_the_session_goes_on() -> None:
 
 
 async def test_cancel_stops_the_llm_stream_and_ends_with_cancelled() -> None:
-    llm = FakeLlm(answer("This is a very long answer that keeps going and going for a while."), delay=0.02)
+    llm = FakeLlm(answer("This is a very long answer that keeps going and going for a while."))
     assistant = make(llm=llm, tts=FakeTts())
     seen = []
     async for ev in assistant.text_turn("tell me a story"):
@@ -149,7 +149,7 @@ async def test_cancel_stops_the_llm_stream_and_ends_with_cancelled() -> None:
 
 
 async def test_a_new_turn_barges_in_on_the_running_one() -> None:
-    llm = FakeLlm(answer("A long answer " * 10), answer("Second."), delay=0.01)
+    llm = FakeLlm(answer("A long answer " * 10), answer("Second."))
     assistant = make(llm=llm)
     first = assistant.text_turn("first question")
     got = [await anext(first), await anext(first)]

@@ -52,7 +52,7 @@ async def test_a_dropped_early_start_leaves_no_trace() -> None:
 
 
 async def test_speech_resuming_stops_the_early_llm_run() -> None:
-    llm = FakeLlm(answer("A long answer that takes a while to write out in full. " * 4), delay=0.01)
+    llm = FakeLlm(answer("A long answer that takes a while to write out in full. " * 4))
     events: list[TurnEvent] = []
     assistant = make(llm=llm, sink=events.append)
     assistant.speculate(Transcript(text="Tell me about the history of rome"))

@@ -67,7 +67,7 @@ async def test_the_app_is_ready_before_the_llm_and_llm_turns_wait(slow_llm) -> N
     comp = await stages._components(stages.settings)
     assert comp.stt is not None and comp.tts is not None and comp.llm is not None
     answer = asyncio.create_task(texts(comp.llm))
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(0)  # the question runs up to its wait (it cannot end before the gate opens)
     assert not answer.done()  # the question waits for the model...
     slow_llm["gate"].set()
     assert await asyncio.wait_for(answer, 5) == ["hi"]  # ...and is answered once it is warm

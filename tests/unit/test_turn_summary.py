@@ -63,7 +63,7 @@ async def test_a_voice_turn_summary_times_from_the_end_of_speech() -> None:
 
 
 async def test_a_turn_cancelled_by_barge_in_keeps_what_was_done_and_said() -> None:
-    llm = FakeLlm("The page is about cats and how they sleep most of the day.", delay=0.02)
+    llm = FakeLlm("The page is about cats and how they sleep most of the day.")
     browser = FakeBrowser(page_text="Cats sleep a lot. They like boxes.")
     assistant = make(llm=llm, browser=browser)
     seen: list[TurnEvent] = []
