@@ -37,6 +37,10 @@ log = logging.getLogger(__name__)
 _END = object()
 SLOTS = 2
 MIN_PROMPT_TOKENS_PER_S = 10.0
+# llama.cpp's server also keeps evicted prompt states in host RAM (default up to 8 GiB): one page
+# summary after the decision prompt grew the process by ~240 MiB (scripts/measure_memory.py). The
+# two slots already keep the agent's decision prefix cached, so that cache buys nothing here.
+PROMPT_RAM_CACHE_MIB = 0
 
 
 class LlamaCppLlm(BaseLlm):
@@ -78,6 +82,7 @@ class LlamaCppLlm(BaseLlm):
             params.cpuparams.n_threads = s.llm_threads
             params.cpuparams_batch.n_threads = s.llm_threads
             params.use_jinja = True  # the GGUF's own chat template, tool calls parsed
+            params.cache_ram_mib = PROMPT_RAM_CACHE_MIB
             params.warmup = True
             params.verbosity = -1  # llama.cpp logs errors only
             # the in-process HTTP listener: loopback, random port, secret key, no CORS, no UI
