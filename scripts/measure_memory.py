@@ -204,7 +204,8 @@ def main() -> int:
             kinds = ", ".join(f"{k} {mb:.0f}" for k, mb in sorted(res["end"]["browser_kinds"].items(),
                                                                    key=lambda kv: -kv[1]))
             pk = res["peak"]
-            print(f"{v:8} peak alone: sayso {pk['sayso_alone']:.0f} + browser {pk['browser_alone']:.0f}, together "
+            print(f"{v:8} at the end: sayso alone {res['end']['sayso_alone']:.0f}; "
+                  f"peak alone: sayso {pk['sayso_alone']:.0f} + browser {pk['browser_alone']:.0f}, together "
                   f"{pk['total_alone']:.0f} MiB; PSS {pk['total_pss']:.0f}; RSS sum {pk['total_rss']:.0f}; "
                   f"end: browser by kind: {kinds}; {res['seconds']} s; replies {res['replies']}", file=sys.stderr)
     print(f"load average {os.getloadavg()[0]:.1f}", file=sys.stderr)
@@ -214,12 +215,13 @@ def main() -> int:
     print("(what it costs on a machine of its own); PSS also splits pages with other programs mapping the")
     print("same files; 'RSS summed' counts every shared library once per process (the bench's figure).")
     print()
-    print("| variant | sayso alone | browser alone | together alone | together PSS | RSS summed |")
-    print("|---|---|---|---|---|---|")
+    print("| variant | sayso alone | browser alone | together alone | together PSS | RSS summed | sayso alone after the turns |")
+    print("|---|---|---|---|---|---|---|")
     for v, rows in runs.items():
         m = lambda k, rows=rows: statistics.median(r["peak"][k] for r in rows)  # noqa: E731
+        end = statistics.median(r["end"]["sayso_alone"] for r in rows)
         print(f"| {v} | {m('sayso_alone'):.0f} | {m('browser_alone'):.0f} | {m('total_alone'):.0f} "
-              f"| {m('total_pss'):.0f} | {m('total_rss'):.0f} |")
+              f"| {m('total_pss'):.0f} | {m('total_rss'):.0f} | {end:.0f} |")
     return 0
 
 
