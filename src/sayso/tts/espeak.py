@@ -11,15 +11,15 @@ from __future__ import annotations
 import ctypes
 import logging
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from sayso.config import Settings
 from sayso.errors import ConfigError, TtsError
+from sayso.tts.base import LocalTts
 from sayso.tts.sentences import split_text
-from sayso.tts.stream import iterate_in_thread
 from sayso.types import AudioChunk
 
 log = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ def _synth(text: str, voice: str, wpm: int) -> np.ndarray:
     return np.concatenate(out).astype(np.int16) if out else np.zeros(0, dtype=np.int16)
 
 
-class EspeakTts:
+class EspeakTts(LocalTts):
     """The ``Tts`` protocol on in-process espeak-ng. ``EspeakTts(settings=settings)``."""
 
     name = "espeak"
@@ -146,25 +146,8 @@ class EspeakTts:
             _library()
         self.sample_rate = _Lib.rate
 
-    async def warmup(self) -> None:
-        import asyncio
-
-        await asyncio.to_thread(_synth, "ready", self.voice, DEFAULT_WPM)
-
-    async def close(self) -> None:
-        """Nothing to release: the library is shared by the process."""
-
     def _chunks(self, text: str) -> Iterator[AudioChunk]:
         for sentence in split_text(text):
             samples = _synth(sentence, self.voice, round(DEFAULT_WPM * self.rate))
             if samples.size:
                 yield AudioChunk(samples=samples, rate=self.sample_rate, channels=1)
-
-    def synthesize_sync(self, text: str) -> list[AudioChunk]:
-        return list(self._chunks(text)) if text.strip() else []
-
-    async def synthesize(self, text: str) -> AsyncIterator[AudioChunk]:
-        if not text.strip():
-            return
-        async for chunk in iterate_in_thread(lambda: self._chunks(text)):
-            yield chunk

@@ -18,7 +18,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ import numpy as np
 from sayso import models
 from sayso.config import Settings
 from sayso.errors import ConfigError, TtsError
-from sayso.tts.stream import iterate_in_thread
+from sayso.tts.base import LocalTts
 from sayso.types import AudioChunk
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ class _ShrinkingSession:
         return getattr(self._session, name)
 
 
-class PiperTts:
+class PiperTts(LocalTts):
     """The ``Tts`` protocol on Piper. ``PiperTts(settings=settings)``."""
 
     name = "piper"
@@ -125,11 +125,6 @@ class PiperTts:
             self._voice = load_voice(self.model, self.config_path, self.threads)
         return self._voice
 
-    async def warmup(self) -> None:
-        import asyncio
-
-        await asyncio.to_thread(lambda: list(self._chunks("Ready.")))
-
     async def close(self) -> None:
         self._voice = None
 
@@ -147,13 +142,3 @@ class PiperTts:
             raise
         except Exception as exc:
             raise TtsError(f"Speech synthesis failed: {exc}.") from exc
-
-    def synthesize_sync(self, text: str) -> list[AudioChunk]:
-        """All chunks, in the calling thread (for the CLI and scripts)."""
-        return list(self._chunks(text)) if text.strip() else []
-
-    async def synthesize(self, text: str) -> AsyncIterator[AudioChunk]:
-        if not text.strip():
-            return
-        async for chunk in iterate_in_thread(lambda: self._chunks(text)):
-            yield chunk

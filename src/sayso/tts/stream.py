@@ -13,12 +13,14 @@ import contextlib
 import logging
 import threading
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sayso.tts.base import Tts
 from sayso.tts.sentences import SentenceSplitter
 from sayso.tts.speakable import speakable
 from sayso.types import AudioChunk
+
+if TYPE_CHECKING:
+    from sayso.tts.base import Tts
 
 log = logging.getLogger(__name__)
 
