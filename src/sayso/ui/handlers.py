@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 MODES = ("Hands-free", "Push-to-talk")
 
 
-def _sid(request: gr.Request | None) -> str:
+def session_id(request: gr.Request | None) -> str:
     sid = getattr(request, "session_hash", None) if request is not None else None
     return sid or "anonymous"
 
@@ -46,14 +46,14 @@ class UiHandlers:
 
     # ------------------------------------------------------------------ helpers
     async def _session(self, request: gr.Request | None) -> UiSession:
-        return await self.manager.get(_sid(request))
+        return await self.manager.get(session_id(request))
 
     def _browser_note(self, session: UiSession) -> str:
         if session.browser is None:
             return session.stages.notes.get("browser", "No browser in this session.")
         return ""
 
-    def _turn_values(self, session: UiSession, frame: Frame) -> tuple[Any, ...]:
+    def turn_values(self, session: UiSession, frame: Frame) -> tuple[Any, ...]:
         view = session.view
         return (
             view.messages() if frame.chat else gr.skip(),
@@ -71,7 +71,7 @@ class UiHandlers:
 
     async def _run(self, session: UiSession, kind: str, payload: Any) -> AsyncIterator[tuple]:
         async for frame in session.turn(kind, payload):
-            yield self._turn_values(session, frame)
+            yield self.turn_values(session, frame)
 
     # ------------------------------------------------------------------ page life
     async def on_load(self, request: gr.Request) -> tuple[Any, ...]:
@@ -94,7 +94,7 @@ class UiHandlers:
                 *self._settings_values(s, session))
 
     async def on_unload(self, request: gr.Request) -> None:
-        await self.manager.release(_sid(request), reason="page closed")
+        await self.manager.release(session_id(request), reason="page closed")
 
     # ------------------------------------------------------------------ typed input
     async def on_text(self, text: str, request: gr.Request) -> AsyncIterator[tuple]:
@@ -128,7 +128,7 @@ class UiHandlers:
 
     async def on_mic_chunk(self, chunk: Any, request: gr.Request) -> tuple[Any, Any, Any]:
         """A microphone chunk: returns (utterance signal, barge-in signal, status)."""
-        session = self.manager.peek(_sid(request))
+        session = self.manager.peek(session_id(request))
         if session is None or chunk is None:
             try:
                 session = await self._session(request)
@@ -152,7 +152,7 @@ class UiHandlers:
                 if (view.status, view.partial) != before_status else gr.skip())
 
     async def on_mic_stop(self, request: gr.Request) -> tuple[Any, Any, Any]:
-        session = self.manager.peek(_sid(request))
+        session = self.manager.peek(session_id(request))
         if session is None:
             return gr.skip(), gr.skip(), gr.skip()
         n = await session.on_mic_stop()
@@ -164,7 +164,7 @@ class UiHandlers:
 
     async def on_utterance(self, _signal: str, request: gr.Request) -> AsyncIterator[tuple]:
         """Run the queued utterances as turns; stop after a barge-in so a fresh stream plays."""
-        session = self.manager.peek(_sid(request))
+        session = self.manager.peek(session_id(request))
         log.debug("utterance signal %r: %d pending", _signal,
                   len(session.pending) if session else -1)
         if session is None:
@@ -203,7 +203,7 @@ class UiHandlers:
             segmenter=session.stages.new_segmenter(s, None, speculative=False))
 
     async def on_stop(self, request: gr.Request) -> str:
-        session = self.manager.peek(_sid(request))
+        session = self.manager.peek(session_id(request))
         if session is None:
             return gr.skip()
         session.pending.clear()

@@ -11,7 +11,7 @@ from typing import Any
 
 import gradio as gr
 
-from sayso.ui.handlers import UiHandlers, _sid
+from sayso.ui.handlers import UiHandlers, session_id
 from sayso.ui.live import JS_PATH, LiveHub
 from sayso.ui.sessions import Frame
 
@@ -44,11 +44,11 @@ def wire_live(demo: gr.Blocks, hub: LiveHub, handlers: UiHandlers, parts: tuple[
     quiet: dict[str, Any] = {"show_progress": "hidden", "api_visibility": "private"}
 
     async def on_refresh(request: gr.Request) -> tuple[Any, ...]:
-        session = handlers.manager.peek(_sid(request))
+        session = handlers.manager.peek(session_id(request))
         if session is None:
             return tuple(gr.skip() for _ in turn_out)
         frame = Frame(chat=True, status=True, latency=True, browser=True)
-        return handlers._turn_values(session, frame)
+        return handlers.turn_values(session, frame)
 
     async def on_load(request: gr.Request) -> str:
         return await hub.on_load(request)
