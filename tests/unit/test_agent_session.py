@@ -10,7 +10,7 @@ import pytest
 
 from sayso.agent.conversation import Conversation, Exchange
 from sayso.agent.session import NO_STT, REPEAT, Assistant
-from sayso.agent.turn import NO_LLM
+from sayso.agent.turn import NO_LLM, NOT_UNDERSTOOD
 from sayso.browser.base import BrowserState, PageItem
 from sayso.config import load_settings
 from sayso.errors import LlmError
@@ -83,6 +83,37 @@ async def test_llm_answer_streams_text_and_speech_sentence_by_sentence() -> None
     assert audio[0].data["chunk"].samples.dtype == np.int16
     assert len(tts.spoken) == 2  # two sentences, two syntheses
     assert end(events)["reply"] == "Leonardo da Vinci painted it. He was Italian."
+
+
+async def test_a_plain_text_answer_is_known_at_its_first_token_and_spoken_from_its_first_clause() -> None:
+    reply = "The Mona Lisa was painted by Leonardo, around 1503. It hangs in the Louvre."
+    llm, tts = FakeLlm(reply, delay=0.001), FakeTts()  # no JSON wrapper: the embedded grammar's text branch
+    events = await run(make(llm=llm, tts=tts), "who painted the mona lisa")
+    kinds = types(events)
+    assert next(e for e in events if e.type == "intent-end").data == {"local": False, "tools": []}
+    first_text = kinds.index("reply-text")
+    assert kinds.index("llm-first-token") < kinds.index("intent-end") < first_text  # decided at once
+    assert events[first_text].data["delta"] == reply[:4]  # the first token is already spoken text
+    # the voice starts with the first clause, while the model is still writing the rest
+    assert tts.spoken == ["The Mona Lisa was painted by Leonardo,", "around 1503.", "It hangs in the Louvre."]
+    assert kinds.index("tts-first-audio") < kinds.index("llm-end")
+    assert end(events)["reply"] == reply
+    assert not end(events)["actions"]
+
+
+async def test_a_tool_call_object_still_executes_and_is_not_spoken_as_text() -> None:
+    llm, tts, browser = FakeLlm(tool("click", text="pricing")), FakeTts(), FakeBrowser()
+    events = await run(make(llm=llm, tts=tts, browser=browser), "I want to see what it costs")
+    assert next(e for e in events if e.type == "intent-end").data == {"local": False, "tools": ["click"]}
+    assert browser.executed == [ToolCall("click", {"text": "pricing"})]
+    assert "{" not in end(events)["reply"] and not any("{" in s for s in tts.spoken)
+
+
+async def test_a_malformed_tool_call_is_one_sentence() -> None:
+    llm, browser = FakeLlm('{"tool": "navigate", "args": {"url": '), FakeBrowser()
+    events = await run(make(llm=llm, browser=browser), "I want to see what it costs")
+    assert end(events)["reply"] == NOT_UNDERSTOOD
+    assert browser.executed == [] and not end(events)["actions"]
 
 
 async def test_a_failed_tool_goes_back_to_the_llm_which_explains() -> None:

@@ -49,8 +49,24 @@ def test_a_sentence_is_released_as_soon_as_the_next_word_starts() -> None:
     assert splitter.flush() == ["T"]
 
 
+def test_the_first_clause_is_released_once_it_has_a_few_words() -> None:
+    splitter = SentenceSplitter()
+    out: list[str] = []
+    for ch in "Sure, the Mona Lisa was painted by Leonardo, around 1503. It hangs in Paris, in the Louvre.":
+        out += splitter.push(ch)
+    out += splitter.flush()
+    # "Sure," is too short to say alone; the first clause of 4+ words is; later sentences whole
+    assert out == ["Sure, the Mona Lisa was painted by Leonardo,", "around 1503.", "It hangs in Paris, in the Louvre."]
+    late = SentenceSplitter()
+    assert late.push("Yes, I can open it") == []
+    assert late.push(",000") == []  # "1,000" is no clause: it ends only at a space after its comma
+    assert late.push(" times,") == []
+    assert late.push(" if") == ["Yes, I can open it,000 times,"]
+    assert SentenceSplitter(first_clause_words=0).push("Yes, I can open it, if you like") == []
+
+
 def test_long_first_sentence_is_cut_at_a_clause_to_speak_sooner() -> None:
-    splitter = SentenceSplitter(first_max_chars=60)
+    splitter = SentenceSplitter(first_max_chars=60, first_clause_words=0)
     out: list[str] = []
     text = ("The results are in, and they show that the temperature in Berlin today is about "
             "21 degrees, which is warmer than yesterday. The second sentence, however long, "

@@ -54,7 +54,7 @@ def test_the_prompt_lists_every_tool_from_the_contract() -> None:
     assert listed.startswith(tools.prompt_tool_list())
     lines = tools.prompt_tool_list().splitlines()
     assert "back, forward, reload: browser history" in lines  # a shared line
-    assert lines[-1].startswith('answer {"text"}')
+    assert lines[-1].startswith("questions and chat: no JSON")  # answers are plain text
     positions = [listed.index(t.prompt) for t in tools.TOOLS]
     assert positions == sorted(positions)  # in the contract's order
     for t in tools.TOOLS:  # each piece names its tool and its required arguments

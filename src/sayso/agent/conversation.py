@@ -46,7 +46,7 @@ class Exchange:
             call = self.calls[0]
             did = json.dumps({"tool": call.name, "args": dict(call.args)})
         else:
-            did = json.dumps({"tool": "answer", "args": {"text": self.reply}})
+            did = self.reply  # an answer is plain text, as the model wrote it
         return [ChatMessage(role="user", content=self.said or self.user),
                 ChatMessage(role="assistant", content=did)]
 
@@ -97,7 +97,7 @@ class Conversation:
             return []
         asked = "; ".join(ex.user[:RECALL_CHARS] for ex in dropped[-RECALL:])
         return [ChatMessage(role="user", content=f"[earlier the user asked: {asked}]"),
-                ChatMessage(role="assistant", content=json.dumps({"tool": "answer", "args": {"text": "Noted."}}))]
+                ChatMessage(role="assistant", content="Noted.")]
 
     def _fit(self) -> None:
         """Over budget: drop the oldest whole turns down to half the budget (at once)."""

@@ -22,7 +22,7 @@ from sayso.errors import SaysoError
 from sayso.events import EventSink
 from sayso.llm.base import Llm
 from sayso.stt.base import Stt
-from sayso.tools import decision_schema
+from sayso.tools import decision_format
 from sayso.tts.base import Tts
 from sayso.types import ChatMessage
 
@@ -52,7 +52,7 @@ class Components:
 async def warm_decision_prefix(llm: Llm) -> None:
     """Run the fixed decision prompt once so llama.cpp caches it (the first turn is then fast)."""
     msgs = [*prompts.decision_prefix(), ChatMessage(role="user", content="hello")]
-    async for _ in llm.chat(msgs, response_format=decision_schema(), max_tokens=1):
+    async for _ in llm.chat(msgs, response_format=decision_format(), max_tokens=1):
         pass
 
 

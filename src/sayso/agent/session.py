@@ -327,7 +327,8 @@ class Assistant:
 
     async def _guard(self, turn_id: str, body: Body, emit: Emit,
                      finish: Callable[..., None], queue: asyncio.Queue[TurnEvent | None]) -> None:
-        speaker = Speaker(self.tts, emit) if (self.tts is not None and self.speak) else None
+        speaker = (Speaker(self.tts, emit, first_clause_words=self.settings.tts_first_clause_words)
+                   if (self.tts is not None and self.speak) else None)
         self._turn = None
 
         def say(delta: str) -> None:

@@ -1,7 +1,7 @@
 """Speaking a reply while it is still being written: text deltas in, sentence audio out.
 
 The turn pushes reply text as it streams; ``sayso.tts.stream.speak_stream`` splits it into
-sentences and synthesises each one (made speakable) while the LLM keeps writing. Each chunk
+its first clause (``tts_first_clause_words``), then sentences and synthesises each one (made speakable) while the LLM keeps writing. Each chunk
 becomes an ``audio`` event ({chunk, text}); the first one is preceded by ``tts-first-audio``. A TTS failure is reported once as an ``error`` event
 and the reply stays on screen: speaking is never what breaks a turn.
 """
@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable
 
 from sayso.errors import SaysoError
 from sayso.tts.base import Tts
+from sayso.tts.sentences import FIRST_CLAUSE_WORDS
 from sayso.tts.stream import speak_stream
 
 log = logging.getLogger(__name__)
@@ -25,8 +26,9 @@ Emit = Callable[..., None]
 class Speaker:
     """Synthesises pushed text sentence by sentence in a background task."""
 
-    def __init__(self, tts: Tts, emit: Emit) -> None:
+    def __init__(self, tts: Tts, emit: Emit, *, first_clause_words: int = FIRST_CLAUSE_WORDS) -> None:
         self.tts = tts
+        self.first_clause_words = first_clause_words
         self.emit = emit
         self._queue: asyncio.Queue[str | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
@@ -59,7 +61,8 @@ class Speaker:
 
     async def _run(self) -> None:
         try:
-            async for sentence, chunk in speak_stream(self.tts, self._deltas()):
+            async for sentence, chunk in speak_stream(self.tts, self._deltas(),
+                                                      first_clause_words=self.first_clause_words):
                 if self._first:
                     self._first = False
                     self.emit("tts-first-audio", text=sentence)

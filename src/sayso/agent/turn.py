@@ -4,9 +4,10 @@
    command, a misheard name recovered by sound): ``intent-end`` with ``local=true``, the tools
    run, the browser's own sentence is the reply. A doubtful transcript or a weak match is never
    acted on: one question ("Did you mean Wikipedia?"), and the call runs on "yes".
-2. Otherwise the LLM decides, constrained to the JSON schema of the tool contract
-   (``sayso.tools.decision_schema``): one tool call or ``answer``. An answer is streamed out as it is
-   written (``reply-text`` deltas, spoken sentence by sentence). A tool's result goes back to the
+2. Otherwise the LLM decides, constrained by the tool contract (``sayso.tools.decision_format``):
+   one tool-call JSON object, or the answer in plain text (where the backend has grammars; else a
+   JSON ``answer``). The first character tells which: an answer is streamed out as it is written
+   (``intent-end`` at its first token, ``reply-text`` deltas, spoken from its first clause). A tool's result goes back to the
    model when it failed or when the request asked for more ("... and then ..."), for at most
    ``MAX_ROUNDS`` rounds. The model may open only an address the user said, a known site or a
    link on the page (``Vocabulary.allows_url``); any other address is refused as made up.
@@ -35,7 +36,7 @@ from sayso.config import Settings
 from sayso.errors import LlmError, SaysoError, ToolArgsError
 from sayso.events import ActionRecord
 from sayso.llm.base import Llm
-from sayso.tools import ANSWER, decision_schema, describe
+from sayso.tools import ANSWER, decision_format, describe
 from sayso.types import ChatMessage, ToolCall, ToolResult
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,9 @@ def confirmation(text: str) -> str | None:
 
 
 class AnswerStream:
-    """Pulls the ``answer`` text out of a JSON reply while it is still being written."""
+    """The answer text of a reply while it is still being written: plain text from its first
+    character (``tool`` is ``answer`` at once), or pulled out of ``{"tool": "answer", ...}``
+    (a backend without grammars). A reply that starts with ``{`` is a tool call."""
 
     _TOOL = re.compile(r'^\s*\{\s*"tool"\s*:\s*"([a-z_]+)"')
     _TEXT = re.compile(r'"args"\s*:\s*\{\s*"text"\s*:\s*"')
@@ -97,10 +100,19 @@ class AnswerStream:
 
     def __init__(self) -> None:
         self.tool = ""
+        self.plain = False
         self._sent = 0
 
     def feed(self, buf: str) -> str:
         """The new answer text since the last call ('' when none or not an answer)."""
+        if not self.tool and (head := buf.lstrip()):
+            self.plain = not head.startswith(("{", "`"))
+            if self.plain:
+                self.tool = ANSWER
+        if self.plain:
+            text = buf.lstrip()
+            delta, self._sent = text[self._sent:], len(text)
+            return delta
         if not self.tool:
             m = self._TOOL.match(buf)
             if not m or not buf[m.end():].lstrip().startswith(","):
@@ -143,7 +155,11 @@ class AnswerStream:
 
 
 def parse_decision(text: str) -> ToolCall | str | None:
-    """The model's JSON: a ToolCall, the answer text (str), or None when unreadable."""
+    """The model's reply: a ToolCall (JSON), the answer text (plain text, or JSON ``answer``), or
+    None when unreadable (empty, or broken JSON)."""
+    head = text.strip()
+    if head and not head.startswith(("{", "`")):
+        return head
     try:
         data = json.loads(text.strip().removeprefix("```json").removesuffix("```"))
     except json.JSONDecodeError:
@@ -259,7 +275,7 @@ class Turn:
         return [*prompts.decision_prefix(), *self.conversation.context(), ChatMessage(role="user", content=said)]
 
     def _decision_kwargs(self) -> dict[str, Any]:
-        return {"response_format": decision_schema(), "max_tokens": self.settings.llm_max_tokens}
+        return {"response_format": decision_format(), "max_tokens": self.settings.llm_max_tokens}
 
     async def _llm_rounds(self, text: str, out: TurnOutcome) -> None:
         messages = self._decision_messages(out.said or prompts.user_turn(text).content)

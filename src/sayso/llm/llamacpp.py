@@ -3,7 +3,8 @@
 The default backend when no Ollama server answers. It loads a GGUF (the bundled
 Qwen2.5-Coder-0.5B, assembled once by ``sayso.llm.models``, or ``SAYSO_LLM_MODEL``) and answers
 through llama.cpp's OpenAI-shaped ``handle_chat_completions``: the GGUF's chat template, JSON
-schema constrained output (grammars) and prompt caching (one slot, so the fixed prefix
+schema constrained output, or llguidance grammars (a tool call or plain text, ``sayso.llm.grammar``), and
+prompt caching (one slot, so the fixed prefix
 of the agent's prompt is computed once and reused).
 
 xllamacpp also opens llama.cpp's HTTP listener; it is locked down here: loopback only, a random
@@ -127,7 +128,7 @@ class LlamaCppLlm(BaseLlm):
     async def _chat_impl(self, messages: Sequence[ChatMessage], *, response_format: Schema | None,
                          max_tokens: int) -> AsyncIterator[LlmChunk]:
         server = self._server or await asyncio.to_thread(self._load)
-        req = build_request(messages, response_format=response_format, max_tokens=max_tokens)
+        req = build_request(messages, response_format=response_format, max_tokens=max_tokens, grammars=True)
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
         stop = threading.Event()

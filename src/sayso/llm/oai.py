@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sayso.errors import LlmError
+from sayso.llm import grammar
 from sayso.types import ChatMessage, LlmChunk
 
 log = logging.getLogger(__name__)
@@ -29,8 +30,13 @@ def build_request(
     response_format: Mapping[str, Any] | None = None,
     max_tokens: int,
     model: str = "",
+    grammars: bool = False,
 ) -> dict[str, Any]:
-    """A streaming chat-completions request. Output is greedy when a schema constrains it."""
+    """A streaming chat-completions request. Output is greedy when a schema constrains it.
+
+    ``grammars``: the server takes llama.cpp's ``grammar`` (llguidance), so a format that allows
+    plain text (``sayso.llm.grammar.OR_TEXT``) is sent as a grammar; otherwise as its JSON schema.
+    """
     req: dict[str, Any] = {
         "messages": [message_dict(m) for m in messages],
         "stream": True,
@@ -40,10 +46,12 @@ def build_request(
     }
     if model:
         req["model"] = model
-    if response_format is not None:
+    if grammars and (text_or_json := grammar.or_text_grammar(response_format)) is not None:
+        req["grammar"] = text_or_json
+    elif (schema := grammar.json_schema(response_format)) is not None:
         req["response_format"] = {
             "type": "json_schema",
-            "json_schema": {"name": "reply", "schema": dict(response_format), "strict": True},
+            "json_schema": {"name": "reply", "schema": schema, "strict": True},
         }
     return req
 

@@ -17,6 +17,7 @@ import httpx
 
 from sayso.config import Settings
 from sayso.errors import ConfigError, LlmError
+from sayso.llm import grammar
 from sayso.llm.base import BaseLlm, Schema
 from sayso.types import ChatMessage, LlmChunk
 
@@ -65,7 +66,7 @@ class OllamaLlm(BaseLlm):
             stream = await self._client.chat(
                 model=self.model,
                 messages=[_message(m) for m in messages],
-                format=dict(response_format) if response_format is not None else None,
+                format=grammar.json_schema(response_format),
                 options=options,
                 keep_alive=KEEP_ALIVE,
                 stream=True,

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sayso.errors import ToolArgsError
+from sayso.llm.grammar import OR_TEXT
 from sayso.tools.catalog import ANSWER, ANSWER_PROMPT, ANSWER_TEXT_MAX, TOOLS
 from sayso.tools.spec import LLM_TEXT_CAP, Arg, Reply, Risk, Tool
 from sayso.tools.values import MISSING, check, parse_index
@@ -29,8 +30,8 @@ from sayso.types import ToolCall
 
 __all__ = [
     "ANSWER", "BY_NAME", "LLM_TEXT_CAP", "NAMES", "TOOLS", "Arg", "Reply", "Risk", "Tool", "ToolArgsError",
-    "chip_text", "decision_schema", "describe", "get", "parse_index", "primary", "prompt_tool_list",
-    "validate",
+    "chip_text", "decision_format", "decision_schema", "describe", "get", "parse_index", "primary",
+    "prompt_tool_list", "validate",
 ]
 
 BY_NAME: dict[str, Tool] = {t.name: t for t in TOOLS}
@@ -76,6 +77,12 @@ def decision_schema() -> dict[str, Any]:
                                       "required": ["text"], "additionalProperties": False}},
               "required": ["tool", "args"], "additionalProperties": False}
     return {"anyOf": [*(t.schema() for t in TOOLS), answer]}
+
+
+def decision_format() -> dict[str, Any]:
+    """What the agent asks for: :func:`decision_schema`, and where the backend has grammars
+    (``sayso.llm.grammar``), one tool-call object or the answer as plain text from its first token."""
+    return {**decision_schema(), OR_TEXT: {"anyOf": [t.schema() for t in TOOLS]}}
 
 
 def prompt_tool_list() -> str:

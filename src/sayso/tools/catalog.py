@@ -84,8 +84,9 @@ TOOLS: tuple[Tool, ...] = (
          ("gave the page address",)),
 )
 
-# the LLM's pseudo-tool for a plain spoken reply (not a tool: nothing runs)
+# the LLM's pseudo-tool for a plain spoken reply (not a tool: nothing runs). The prompt asks for
+# the answer as plain text (no JSON); a backend without grammars writes {"tool": "answer", ...}
 ANSWER = "answer"
-ANSWER_PROMPT = ('answer {"text"}: for questions and chat: a short spoken reply, one or two sentences, '
-                 "no lists, no markdown.")
+ANSWER_PROMPT = ("questions and chat: no JSON, reply with the spoken answer itself in plain text, "
+                 "one or two short sentences, no lists, no markdown.")
 ANSWER_TEXT_MAX = 600

@@ -7,8 +7,10 @@ decimals and versions ("3.5", "v2.0"), URLs and file names ("example.com/a.html"
 Because an end needs the next character, the splitter waits for it; :meth:`flush` at the end
 of the stream yields the tail.
 
-The first sentence of a reply may be cut early at a clause boundary (comma, semicolon, dash,
-colon) when it grows long, so the voice starts sooner; later sentences are kept whole.
+The voice starts sooner: the first piece of a reply is cut at its first clause boundary (comma,
+semicolon, dash, colon followed by a space) once ``first_clause_words`` words precede it ("Sure,"
+is too short; "The Mona Lisa was painted," is cut), and, when it has no such boundary early, at
+its last one once it grows past ``first_max_chars``. Later sentences are kept whole.
 """
 
 from __future__ import annotations
@@ -29,17 +31,21 @@ NUMBER_ABBREVIATIONS = frozenset({"no", "nos", "p", "pp", "vol", "ch", "art", "s
 _TERMINATORS = ".!?…"
 _CLOSERS = "\"')]}”’»"
 _CLAUSE = re.compile(r"[,;:—–](?=\s)|\s-\s")
+_WORD = re.compile(r"\w+(?:['’.]\w+)*")
+FIRST_CLAUSE_WORDS = 4
 _LIST_MARKER = re.compile(r"(?:^|\n)\s*(?:\d{1,3}|[a-zA-Z])$")
 
 
 class SentenceSplitter:
     """Push-style splitter: ``push(delta) -> [sentences]``, then ``flush() -> [tail]``."""
 
-    def __init__(self, *, first_max_chars: int = 90, first_min_chars: int = 25) -> None:
+    def __init__(self, *, first_max_chars: int = 90, first_min_chars: int = 25,
+                 first_clause_words: int = FIRST_CLAUSE_WORDS) -> None:
         self._buf = ""
         self._emitted = 0
         self.first_max_chars = first_max_chars
         self.first_min_chars = first_min_chars
+        self.first_clause_words = first_clause_words  # 0: no early clause cut
 
     def push(self, delta: str) -> list[str]:
         self._buf += delta
@@ -50,8 +56,10 @@ class SentenceSplitter:
                 break
             sentence, self._buf = self._buf[:cut], self._buf[cut:]
             self._add(out, sentence)
-        if self._emitted == 0 and not out and len(self._buf) > self.first_max_chars:
-            cut = self._clause_cut(self._buf)
+        if self._emitted == 0 and not out:
+            cut = self._first_clause(self._buf)
+            if cut is None and len(self._buf) > self.first_max_chars:
+                cut = self._clause_cut(self._buf)
             if cut is not None:
                 sentence, self._buf = self._buf[:cut], self._buf[cut:]
                 self._add(out, sentence)
@@ -124,6 +132,15 @@ class SentenceSplitter:
             return False  # "1. First item"
         return not nxt.islower() or nxt.isdigit()
 
+    def _first_clause(self, buf: str) -> int | None:
+        """The end of the first clause with at least ``first_clause_words`` words, if written."""
+        if self.first_clause_words <= 0:
+            return None
+        for m in _CLAUSE.finditer(buf):
+            if len(_WORD.findall(buf[:m.start()])) >= self.first_clause_words:
+                return m.end()
+        return None
+
     def _clause_cut(self, buf: str) -> int | None:
         best = None
         for m in _CLAUSE.finditer(buf):
@@ -132,9 +149,10 @@ class SentenceSplitter:
         return best
 
 
-async def split_sentences(deltas: AsyncIterable[str], *, first_max_chars: int = 90) -> AsyncIterator[str]:
+async def split_sentences(deltas: AsyncIterable[str], *, first_max_chars: int = 90,
+                          first_clause_words: int = FIRST_CLAUSE_WORDS) -> AsyncIterator[str]:
     """Async sentences from async text deltas (e.g. an LLM stream), each as soon as complete."""
-    splitter = SentenceSplitter(first_max_chars=first_max_chars)
+    splitter = SentenceSplitter(first_max_chars=first_max_chars, first_clause_words=first_clause_words)
     async for delta in deltas:
         for sentence in splitter.push(delta):
             yield sentence
@@ -144,5 +162,5 @@ async def split_sentences(deltas: AsyncIterable[str], *, first_max_chars: int = 
 
 def split_text(text: str) -> list[str]:
     """All sentences of a whole text."""
-    splitter = SentenceSplitter(first_max_chars=10**9)
+    splitter = SentenceSplitter(first_max_chars=10**9, first_clause_words=0)
     return splitter.push(text) + splitter.flush()

@@ -15,7 +15,7 @@ import threading
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sayso.tts.sentences import SentenceSplitter
+from sayso.tts.sentences import FIRST_CLAUSE_WORDS, SentenceSplitter
 from sayso.tts.speakable import speakable
 from sayso.types import AudioChunk
 
@@ -68,17 +68,20 @@ async def iterate_in_thread(make_iter: Callable[[], Iterator[T]]) -> AsyncIterat
 
 
 async def speak_stream(
-    tts: Tts, text_deltas: AsyncIterable[str], *, first_max_chars: int = 90
+    tts: Tts, text_deltas: AsyncIterable[str], *, first_max_chars: int = 90,
+    first_clause_words: int = FIRST_CLAUSE_WORDS,
 ) -> AsyncIterator[tuple[str, AudioChunk]]:
     """Speak streamed text: ``(sentence, chunk)`` for every audio chunk, sentence by sentence.
 
     ``sentence`` is the text as written (for captions); what is spoken is ``speakable(sentence)``.
     Splitting runs ahead of synthesis: sentences are queued while the previous one is spoken.
+    The first clause is spoken alone (``first_clause_words``: see ``SentenceSplitter``), so the
+    first audio waits for a few words, not a whole sentence.
     """
     queue: asyncio.Queue[str | None] = asyncio.Queue()
 
     async def produce() -> None:
-        splitter = SentenceSplitter(first_max_chars=first_max_chars)
+        splitter = SentenceSplitter(first_max_chars=first_max_chars, first_clause_words=first_clause_words)
         try:
             async for delta in text_deltas:
                 for sentence in splitter.push(delta):
