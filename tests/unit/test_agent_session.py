@@ -87,7 +87,7 @@ async def test_llm_answer_streams_text_and_speech_sentence_by_sentence() -> None
 
 async def test_a_plain_text_answer_is_known_at_its_first_token_and_spoken_from_its_first_clause() -> None:
     reply = "The Mona Lisa was painted by Leonardo, around 1503. It hangs in the Louvre."
-    llm, tts = FakeLlm(reply, delay=0.001), FakeTts()  # no JSON wrapper: the embedded grammar's text branch
+    llm, tts = FakeLlm(reply), FakeTts()  # no JSON wrapper: the embedded grammar's text branch
     events = await run(make(llm=llm, tts=tts), "who painted the mona lisa")
     kinds = types(events)
     assert next(e for e in events if e.type == "intent-end").data == {"local": False, "tools": []}
