@@ -3,8 +3,9 @@
 Whole-utterance STT (no speculative transcription during the pause), then ONE blocking,
 non-streaming LLM call (every command goes through the LLM, no fast path), then the tool call,
 then the whole reply synthesized before any audio plays. It runs on the very same loaded
-components as our pipeline, asks the LLM with the agent's own decision prompt and JSON schema
-(so the prompt cache and the model's choices are the same, and only the design differs), and
+components as our pipeline, asks the LLM with the agent's own decision prompt and format (a
+tool-call JSON object or plain text, ``tools.decision_format``), so the prompt cache and the
+model's choices are the same and only the design differs, and
 emits the same TurnEvents, so both are read by the same code.
 
 Since it does no work while the user speaks, its clip is fed as fast as it goes and the end of
@@ -87,11 +88,11 @@ class BaselinePipeline:
 
     async def _blocking_chat(self, text: str, *, url: str, title: str) -> str:
         from sayso.agent.prompts import decision_prefix, user_turn
-        from sayso.tools import decision_schema
+        from sayso.tools import decision_format
 
         messages = [*decision_prefix(), user_turn(text, url=url, title=title)]
         parts = [chunk.text async for chunk in self.llm.chat(
-            messages, response_format=decision_schema(), max_tokens=self.max_tokens)]
+            messages, response_format=decision_format(), max_tokens=self.max_tokens)]
         return "".join(parts)
 
 
@@ -104,7 +105,8 @@ class BaselinePipeline:
 
 
 def _decision(text: str) -> tuple[ToolCall | None, str]:
-    """The model's JSON decision -> (a tool call, or None and the answer text)."""
+    """The model's decision (a JSON tool call, a JSON answer or plain text) -> (a tool call, or
+    None and the answer text)."""
     try:
         obj = json.loads(text)
         tool, args = str(obj.get("tool", "")), dict(obj.get("args") or {})
