@@ -185,7 +185,8 @@ class Settings(BaseSettings):
     """CPU threads for text-to-speech."""
     tts_first_clause_words: int = Field(default=4, ge=0, le=50)
     """A reply's first clause is spoken alone once it has this many words and ends with a comma,
-    colon, semicolon or dash (the voice starts sooner); 0: the first sentence is spoken whole."""
+    colon, semicolon or dash, or one word more before a linking word ("by", "in", "which" ...):
+    the voice starts sooner; 0: the first sentence is spoken whole."""
 
     # remote speech (Wyoming protocol) and the GPU voice worker
     wyoming_connect_timeout_s: float = Field(default=2.0, gt=0, le=60)

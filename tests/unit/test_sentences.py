@@ -52,17 +52,36 @@ def test_a_sentence_is_released_as_soon_as_the_next_word_starts() -> None:
 def test_the_first_clause_is_released_once_it_has_a_few_words() -> None:
     splitter = SentenceSplitter()
     out: list[str] = []
-    for ch in "Sure, the Mona Lisa was painted by Leonardo, around 1503. It hangs in Paris, in the Louvre.":
+    for ch in "Sure, the painting is by Leonardo, around 1503. It hangs in Paris, in the Louvre.":
         out += splitter.push(ch)
     out += splitter.flush()
     # "Sure," is too short to say alone; the first clause of 4+ words is; later sentences whole
-    assert out == ["Sure, the Mona Lisa was painted by Leonardo,", "around 1503.", "It hangs in Paris, in the Louvre."]
+    assert out == ["Sure, the painting is by Leonardo,", "around 1503.", "It hangs in Paris, in the Louvre."]
     late = SentenceSplitter()
     assert late.push("Yes, I can open it") == []
     assert late.push(",000") == []  # "1,000" is no clause: it ends only at a space after its comma
     assert late.push(" times,") == []
     assert late.push(" if") == ["Yes, I can open it,000 times,"]
     assert SentenceSplitter(first_clause_words=0).push("Yes, I can open it, if you like") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        ("The Mona Lisa was painted by Leonardo da Vinci.", "The Mona Lisa was painted"),
+        ("Leonardo da Vinci painted the Mona Lisa in the early 1500s.", "Leonardo da Vinci painted the Mona Lisa"),
+        ("The capital of Japan is Tokyo.", "The capital of Japan is Tokyo."),  # short: one piece
+        ("It is by Leonardo.", "It is by Leonardo."),  # too few words before the linking word
+        ("Dr. Smith lives in Paris with his cat.", "Dr. Smith lives in Paris with his cat."),  # a period: wait
+    ],
+)
+def test_a_first_sentence_without_commas_is_cut_before_a_linking_word(text: str, first: str) -> None:
+    splitter = SentenceSplitter()
+    out: list[str] = []
+    for ch in text:
+        out += splitter.push(ch)
+    out += splitter.flush()
+    assert out[0] == first and " ".join(out) == text
 
 
 def test_long_first_sentence_is_cut_at_a_clause_to_speak_sooner() -> None:

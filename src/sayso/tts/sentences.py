@@ -9,7 +9,8 @@ of the stream yields the tail.
 
 The voice starts sooner: the first piece of a reply is cut at its first clause boundary (comma,
 semicolon, dash, colon followed by a space) once ``first_clause_words`` words precede it ("Sure,"
-is too short; "The Mona Lisa was painted," is cut), and, when it has no such boundary early, at
+is too short; "The Mona Lisa was painted," is cut), or with one word more before a linking word
+("The Mona Lisa was painted | by Leonardo da Vinci."), and, when it has no such boundary early, at
 its last one once it grows past ``first_max_chars``. Later sentences are kept whole.
 """
 
@@ -33,6 +34,10 @@ _CLOSERS = "\"')]}”’»"
 _CLAUSE = re.compile(r"[,;:—–](?=\s)|\s-\s")
 _WORD = re.compile(r"\w+(?:['’.]\w+)*")
 FIRST_CLAUSE_WORDS = 4
+# a linking word that starts a phrase, written whole (a space after it): the first piece may end before it
+_LINK = re.compile(r"\s(?=(?:by|in|on|at|from|with|for|and|but|or|which|who|because|when|where|since|"
+                   r"during|after|before|until|while|than)\s)", re.I)
+_TERMINATOR_SEEN = re.compile(r"[.!?…]")
 _LIST_MARKER = re.compile(r"(?:^|\n)\s*(?:\d{1,3}|[a-zA-Z])$")
 
 
@@ -133,12 +138,18 @@ class SentenceSplitter:
         return not nxt.islower() or nxt.isdigit()
 
     def _first_clause(self, buf: str) -> int | None:
-        """The end of the first clause with at least ``first_clause_words`` words, if written."""
+        """The end of the first clause with at least ``first_clause_words`` words, if written: at
+        a clause mark, or (one word later) before a linking word ("was painted | by Leonardo")."""
         if self.first_clause_words <= 0:
             return None
         for m in _CLAUSE.finditer(buf):
             if len(_WORD.findall(buf[:m.start()])) >= self.first_clause_words:
                 return m.end()
+        if _TERMINATOR_SEEN.search(buf):
+            return None  # a sentence end is near: it is cut there
+        for m in _LINK.finditer(buf):
+            if len(_WORD.findall(buf[:m.start()])) > self.first_clause_words:
+                return m.start()
         return None
 
     def _clause_cut(self, buf: str) -> int | None:
