@@ -20,7 +20,7 @@ page." and, while the reply plays, "Stop.": ``barge`` = the output went silent (
 ``held``: three loud frames in the page; or ``flushed``: the server's ``vad-start``) - the
 overlapping speech started; ``cancel`` = the server's ``vad-start`` flushed the reply.
 
-Usage: ``.venv/bin/python scripts/measure_ui_latency.py [--turns 10] [--gap 10] [--json OUT]
+Usage: ``.venv/bin/python scripts/measure_ui_latency.py [--turns 10] [--gap 14] [--json OUT]
 [--paths record,live] [--barge 3]``
 """
 
@@ -153,8 +153,10 @@ def run_path(app: WebApp, wav: Path, path: str, turns: int, gap: float) -> list[
         ends = [e["perfAudio"] for e in log if e["kind"] == "speech-end" and e["source"] == source]
         if path == "live":
             plays = [e["perfAudio"] for e in log if e["kind"] == "play-start"]
-        else:
-            plays = [e["perf"] for e in log if e["kind"] == "reply-playing"]
+        else:  # Gradio's player: it sounds from "playing" (or "play" when that is all it says)
+            plays = sorted(e["perf"] for e in log if e["kind"] in ("reply-playing", "reply-play"))
+            plays = [p for i, p in enumerate(plays) if i == 0 or p - plays[i - 1] > 1000]
+        (wav.parent / f"page-{path}.json").write_text(json.dumps(log))
         rows = []
         for i, tid in enumerate(seen.ended[:turns]):
             evs = seen.events[tid]
@@ -219,7 +221,7 @@ def summary(name: str, values: list[float]) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--turns", type=int, default=10)
-    ap.add_argument("--gap", type=float, default=10.0, help="seconds of silence after each command")
+    ap.add_argument("--gap", type=float, default=14.0, help="seconds of silence after each command")
     ap.add_argument("--paths", default="record,live", help="which paths, in order")
     ap.add_argument("--barge", type=int, default=3, help="barge-in rounds (0: none)")
     ap.add_argument("--json", type=Path, default=None, help="write the per-turn figures here")

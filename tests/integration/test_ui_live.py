@@ -67,9 +67,9 @@ def chromium(wav: Path | None) -> Any:
     args = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
             "--window-size=1400,1500", "--autoplay-policy=no-user-gesture-required",
             "--no-first-run", "--disable-background-networking"]
+    args += ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
     if wav is not None:
-        args += ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                 f"--use-file-for-fake-audio-capture={wav}"]
+        args.append(f"--use-file-for-fake-audio-capture={wav}")
     for arg in args:
         opts.add_argument(arg)
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
@@ -184,3 +184,28 @@ def test_socket_from_another_origin_or_without_a_session_is_refused(web: WebApp)
         assert rest == "" and not ws.connected
     finally:
         ws.close()
+
+
+def test_when_the_socket_fails_the_page_falls_back_to_the_record_path(web: WebApp) -> None:
+    driver = chromium(None)
+    try:
+        driver.get(web.url)
+        wait_until(lambda: driver.execute_script(
+            "const t = document.querySelector('#sayso-live-token textarea');"
+            "return !!(window.saysoLive && t && t.value);"), 60, what="the page and its token")
+        driver.execute_script("""  // a network that refuses the socket
+            window.WebSocket = function () {
+              const s = { readyState: 3, send() {}, close() {} };
+              setTimeout(() => s.onclose && s.onclose({ code: 1006 }), 20);
+              return s;
+            };""")
+        driver.find_element("css selector", "#sayso-live-toggle").click()
+        wait_until(lambda: first(live_log(driver), "fallback"), 60, what="the fallback")
+        state = driver.find_element("css selector", "#sayso-live-state").text
+        assert "Record" in state and "could not connect" in state
+        # Gradio's microphone stream runs now: its button offers to stop the recording
+        wait_until(lambda: any("stop" in (b.text or "").lower() for b in
+                               driver.find_elements("css selector", "#sayso-mic button")),
+                   60, what="the Record path to be recording")
+    finally:
+        driver.quit()

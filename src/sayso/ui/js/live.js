@@ -206,8 +206,10 @@
       }
     };
     ws.onclose = () => {
-      if (wanted) stop(opened ? 'Live voice disconnected; use Record, or press Live voice again.'
-                             : 'Live voice could not connect; use Record.');
+      if (!wanted) return;
+      stop(opened ? 'Live voice disconnected; listening through the Record button instead.'
+                  : 'Live voice could not connect; listening through the Record button instead.');
+      fallBack();
     };
   }
 
@@ -225,6 +227,13 @@
     cut = new Set(); seen = new Set();
     show(text && !/^Live voice is off/.test(text) ? 'fallback' : 'off',
          text || 'Live voice is off; the Record button works as before.');
+  }
+
+  // the socket failed while the user wanted to talk: start Gradio's microphone stream instead
+  function fallBack() {
+    const rec = Array.from(document.querySelectorAll('#sayso-mic button'))
+      .find((b) => /record/i.test(b.textContent || '') && !/stop/i.test(b.textContent || ''));
+    if (rec) { rec.click(); note('fallback'); }
   }
 
   S.start = start;
@@ -247,10 +256,10 @@
       if (S.state === 'on') a.muted = true; else a.muted = false;
     }
   }, true);
-  document.addEventListener('playing', (e) => {
+  ['play', 'playing', 'loadstart'].forEach((kind) => document.addEventListener(kind, (e) => {
     const a = e.target;
-    if (a instanceof HTMLMediaElement && a.closest('#sayso-reply')) note('reply-playing');
-  }, true);
+    if (a instanceof HTMLMediaElement && a.closest('#sayso-reply')) note('reply-' + kind);
+  }, true));
 
   // measurements only: tap whatever microphone the page opens (the Record path) for its level
   if (window.saysoMeasure && realGetUserMedia) {
