@@ -64,7 +64,8 @@ def web(site: TestSite, tmp_path_factory: pytest.TempPathFactory) -> Iterator[We
     app = build_app(settings)
     app.launch(settings, block=False)
     try:
-        wait_until(lambda: app.stages.warmed, WARM_TIMEOUT_S, every=0.5, what="models to load")
+        wait_until(lambda: app.stages.warmed and app.stages.llm_warm, WARM_TIMEOUT_S, every=0.5,
+                   what="models to load")  # the LLM warms in the background
         yield app
     finally:
         sessions = list(app.manager.sessions.values())
