@@ -51,6 +51,10 @@ TOO_LONG = "That's too long for one command; please say it in a sentence or two.
 DROPPED = "Okay, I won't."
 INVENTED = ("I won't open {host}: you didn't say that address, and it isn't a site I know or a link on this page. "
             "Which site did you mean?")
+# the URL policy refused the address (private/local, not http(s), user name or password, not a
+# valid address): that sentence is the answer; the model gets no second try (it used to go on to
+# some other site, and the user heard about that instead)
+REFUSALS = frozenset({"url.private", "url.unsafe", "url.invalid"})
 GUESS_ID = "did-you-mean"  # a pending call from "Did you mean ...?": "yes" runs it, unconfirmed
 MAX_COMMAND_CHARS = 1000  # a spoken command is a sentence or two; longer text is refused
 _YES = re.compile(r"^(?:yes|yeah|yep|yup|sure|ok|okay|confirm|correct|do it|go ahead|press it|please do|"
@@ -306,8 +310,8 @@ class Turn:
                 return
             result = await self._execute(decision, out)
             last = result
-            if result.error_code == "confirm.required":  # ask the user, not the model
-                self._say_all(out, result.message)
+            if result.error_code == "confirm.required" or result.error_code in REFUSALS:
+                self._say_all(out, result.message)  # ask the user / say why not: not the model's turn
                 return
             more = wants_more and result.ok and _reply_kind(decision.name) == "message"
             if (result.ok and not more) or round_no == MAX_ROUNDS - 1:
