@@ -25,6 +25,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from sayso.agent.echo import leaks
 from sayso.agent.session import Assistant
 from sayso.browser.session import SeleniumBrowser
 from sayso.config import Settings
@@ -205,12 +206,14 @@ _TRACE = ("Traceback", 'File "', "line ", "Error:", "Exception", "<module>", "si
 
 
 def assert_clean(message: str, *, secrets: tuple[str, ...] = (SECRET,)) -> None:
-    """A user-facing message: a sentence or two, no traceback, no file path, no secret."""
+    """A user-facing message: a sentence or two, no traceback, no file path, no secret, no line
+    of our own prompts (sayso.agent.echo)."""
     assert message.strip(), "the user was told nothing"
     assert len(message) < 400 and message.count("\n") <= 1, message
     for marker in _TRACE:
         assert marker not in message, f"{marker!r} in {message!r}"
     assert not _PATH.search(message), f"a file path in {message!r}"
+    assert not leaks(message), f"a line of our own prompts in {message!r}"
     for secret in secrets:
         assert secret not in message, f"a secret in {message!r}"
 

@@ -71,11 +71,15 @@ def user_turn(text: str, *, url: str = "", title: str = "") -> ChatMessage:
     return ChatMessage(role="user", content=text)
 
 
+ASK_NEXT = "If the request needs another step, reply with the next tool; otherwise answer briefly."
+ASK_BRIEF = "Answer briefly."
+SUMMARIZE = "Summarize this page."
+
+
 def tool_feedback(tool: str, ok: bool, message: str, *, more: bool) -> ChatMessage:
     """A tool's result, back to the model (as data) for the next round."""
     status = "done" if ok else "failed"
-    ask = ("If the request needs another step, reply with the next tool; otherwise answer briefly."
-           if more or not ok else "Answer briefly.")
+    ask = ASK_NEXT if more or not ok else ASK_BRIEF
     return ChatMessage(role="user", content=f"[result of {tool}: {status}: {clean(message, 300)}]\n{ask}")
 
 
@@ -85,8 +89,23 @@ def summary_messages(page_text: str, *, title: str = "") -> list[ChatMessage]:
     head = f"Title: {clean(title, 150)}\n" if title else ""
     return [
         ChatMessage(role="system", content=SUMMARY_SYSTEM),
-        ChatMessage(role="user", content=f"{head}<page>\n{text}\n</page>\nSummarize this page."),
+        ChatMessage(role="user", content=f"{head}<page>\n{text}\n</page>\n{SUMMARIZE}"),
     ]
+
+
+def prompt_lines() -> tuple[str, ...]:
+    """Lines and sentences of our own prompts that must never reach the user (a small model
+    sometimes answers with its instructions): every line of the system prompts and the asks of
+    four words or more, their sentences of five words or more, and the markers we wrap data in.
+    Pieces of lines (a tool's description) are not in it: an answer to "what can you do" may
+    say "open a website by name or address" in its own words."""
+    out: list[str] = ["[result of", "[current page:", "<page>", "</page>"]
+    for text in (DECISION_SYSTEM, SUMMARY_SYSTEM, ASK_NEXT):
+        for line in text.splitlines():
+            if len(line.split()) >= 4:
+                out.append(line.strip())
+            out.extend(s.strip() for s in re.split(r"(?<=\.)\s+", line) if len(s.split()) >= 5)
+    return tuple(dict.fromkeys(out))
 
 
 def clean(text: str, limit: int) -> str:

@@ -27,6 +27,7 @@ from typing import Any
 from sayso import tools
 from sayso.agent import prompts
 from sayso.agent.conversation import Conversation
+from sayso.agent.echo import EchoGuard, leaks
 from sayso.agent.phonetic import prepare_soon
 from sayso.agent.recognise import REPEAT, understand
 from sayso.agent.recognise import describe as describe_guess
@@ -327,6 +328,7 @@ class Turn:
         assert self.llm is not None
         buf, stream, first, usage = "", AnswerStream(), True, {}
         streamed = False
+        guard = EchoGuard()  # none of our prompt's text may be said
         async for chunk in self.llm.chat(messages, **self._decision_kwargs()):
             if first and chunk.text:
                 first = False
@@ -335,13 +337,18 @@ class Turn:
             delta = stream.feed(buf)
             if stream.tool == ANSWER:
                 self._intent(local=False, tools=[])
-            if delta:
+            if delta and (delta := guard.feed(delta)):
                 streamed = True
                 self._stream_reply(out, delta)
             if chunk.done:
                 usage = dict(chunk.usage)
+        if stream.tool == ANSWER and (rest := guard.finish()):
+            streamed = True
+            self._stream_reply(out, rest)
         self.emit("llm-end", round=round_no, **_usage_summary(usage))
         decision = parse_decision(buf)
+        if guard.leaked or (isinstance(decision, str) and leaks(decision)):
+            decision = None  # what was said before the echo stands; the echo is not an answer
         if decision is None and streamed:
             decision = ""  # cut short (max tokens) after speaking: what was said stands
         log.debug("LLM round %d decided %s", round_no, decision)
@@ -354,21 +361,27 @@ class Turn:
             return "I can't summarize without the language model. " + prompts.clean(page_text, 300)
         said = ""
         first = True
+        guard = EchoGuard()
         try:
             async for chunk in self.llm.chat(prompts.summary_messages(page_text, title=self.page.title),
                                              max_tokens=SUMMARY_TOKENS):
                 if first and chunk.text:
                     first = False
                     self.emit("llm-first-token", round="summary")
-                if chunk.text:
-                    said += chunk.text
-                    self._stream_reply(out, chunk.text)
+                if chunk.text and (text := guard.feed(chunk.text)):
+                    said += text
+                    self._stream_reply(out, text)
                 if chunk.done:
                     self.emit("llm-end", round="summary", **_usage_summary(chunk.usage))
+            if rest := guard.finish():
+                said += rest
+                self._stream_reply(out, rest)
         except LlmError as exc:
             log.warning("the LLM failed to summarize: %s", exc.one_line())
             self.emit("error", code=exc.code, message=SUMMARY_DOWN)
             return "" if said else SUMMARY_DOWN
+        if not said and guard.leaked:
+            return "I couldn't summarize this page; I can read it to you instead."
         return ""  # already streamed
 
     def _invented(self, call: ToolCall, text: str, out: TurnOutcome) -> str | None:
