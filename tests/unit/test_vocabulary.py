@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from sayso.agent import fastpath
@@ -148,22 +146,18 @@ def test_a_misheard_link_name_on_the_page_is_recovered() -> None:
     assert g.call.name == "click" and g.call.args == {"text": "Pricing"}
 
 
-def test_the_local_decision_on_a_5000_link_page_costs_a_few_ms() -> None:
+def test_a_5000_link_page_is_decided_on_the_capped_vocabulary() -> None:
+    # speed is measured by scripts/measure_vocab.py cost (0.08 ms median on 5,000 links), not
+    # here: this checks that the decision on such a page works from the capped, ranked pool
     links = tuple(f"Article {i}: a long headline about topic {i % 97}" for i in range(5000))
     v = Vocabulary()
-    v.update(page(links=links, results=links[:50]))
+    v.update(page(links=("Pricing", *links), results=links[:50]))
     prepare(v)  # what the agent does after a browser state, off the recognition path
-    understand("bring up into your times", v)
-    times = []
-    for _ in range(30):
-        for said in ("go to the pricing page", "show me the article 42 page", "second one please"):
-            t0 = time.perf_counter()
-            understand(said, v)
-            times.append(time.perf_counter() - t0)
-    times.sort()
-    # ~0.1-1 ms measured at load ~18 (scripts/measure_vocab.py cost); the bound is loose for a
-    # loaded box, yet far below what matching all 5,000 links in Python would take
-    assert times[len(times) // 2] < 0.050
+    assert len(v.page) == MAX_PAGE_TERMS
+    u = understand("go to the pricing page", v)
+    assert u is not None and [(c.name, dict(c.args)) for c in u.calls] == [("click", {"text": "Pricing"})]
+    u = understand("second one please", v)
+    assert u is not None and len(u.calls) == 1 and u.calls[0].name == "click"
 
 
 # ------------------------------------------------------------------ references
