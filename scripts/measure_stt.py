@@ -315,8 +315,8 @@ def table(result: dict[str, Any]) -> str:
         ms = [m for v in voices for m in [cells.get(f"{n}|{v}|clean", {}).get("median_ms")] if m]
         ratios = [r for v in voices for r in [cells.get(f"{n}|{v}|clean", {}).get("median_ratio")] if r]
         if ms:
-            lines.append(f"| {result['labels'][n]} | {statistics.median(ms):.0f} | "
-                         f"{statistics.median(ratios):.2f} |")
+            ratio = f"{statistics.median(ratios):.2f}" if ratios else "- (no baseline in this run)"
+            lines.append(f"| {result['labels'][n]} | {statistics.median(ms):.0f} | {ratio} |")
     real = result.get("real") or {}
     if real.get("wer"):
         lines += ["", f"WER on {real['clips']} recordings of real people (pocketsphinx-testdata, alsa-utils): "

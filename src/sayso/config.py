@@ -98,7 +98,7 @@ class Settings(BaseSettings):
     """Where assembled models are cached (e.g. the default GGUF joined from its parts)."""
 
     # speech to text
-    stt: str = "faster-whisper"
+    stt: str = "moonshine"
     """Speech-to-text backend: faster-whisper, moonshine, transformers, or wyoming://HOST:PORT."""
     stt_model: str = ""
     """Model of the backend: empty for its bundled one (faster-whisper: tiny.en, moonshine: base-en), a directory, or a name."""

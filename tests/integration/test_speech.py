@@ -279,18 +279,23 @@ def _sayso(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
                           timeout=240, cwd=cwd, check=False)
 
 
-def test_say_then_transcribe_on_the_command_line(tmp_path) -> None:
+def test_say_then_transcribe_on_the_command_line(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "reply.wav"
     said = _sayso("say", "Open the Guardian, then scroll down.", "-o", str(out), cwd=tmp_path)
     assert said.returncode == 0, said.stderr
     info = sf.info(out)
     assert (info.samplerate, info.channels, info.subtype) == (22050, 1, "PCM_16")
-    heard = _sayso("transcribe", str(out), "--json", cwd=tmp_path)
+    heard = _sayso("transcribe", str(out), "--json", cwd=tmp_path)  # the default model (Moonshine)
     assert heard.returncode == 0, heard.stderr
     result = json.loads(heard.stdout)
     assert "guardian" in result["text"].lower() and "scroll down" in result["text"].lower()
-    assert result["words"] and result["timings_ms"]["transcribe"] > 0
+    assert result["backend"] == "moonshine" and result["timings_ms"]["transcribe"] > 0
     assert 0 <= result["no_speech_prob"] <= 1
+    monkeypatch.setenv("SAYSO_STT", "faster-whisper")  # word times come from Whisper
+    heard = _sayso("transcribe", str(out), "--json", cwd=tmp_path)
+    assert heard.returncode == 0, heard.stderr
+    result = json.loads(heard.stdout)
+    assert "guardian" in result["text"].lower() and result["words"]
 
 
 def test_cli_bad_input_is_one_line_without_traceback(tmp_path) -> None:

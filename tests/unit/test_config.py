@@ -11,7 +11,9 @@ from sayso.errors import ConfigError
 def test_defaults_are_local_and_private() -> None:
     s = load_settings()
     assert s.ui_host == "127.0.0.1"
-    assert s.stt == "faster-whisper" and s.tts == "piper" and s.llm == "auto"
+    assert s.stt == "moonshine" and s.tts == "piper" and s.llm == "auto"
+    assert s.stt_thread_count() == 1  # measured best for Moonshine on 2 cores (docs/speech.md)
+    assert load_settings(stt="faster-whisper").stt_thread_count() == 2
 
 
 def test_env_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
