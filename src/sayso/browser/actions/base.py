@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit
 from selenium.common.exceptions import JavascriptException, WebDriverException
 
 from sayso.browser.driver import DriverSession
+from sayso.browser.js import script
 from sayso.browser.page import CLICKABLES_JS, MAX_CLICKABLES, PAGE_INFO_JS, Clickable, to_clickables
 from sayso.types import ToolResult
 
@@ -70,18 +72,51 @@ def wait_ready(s: DriverSession, *, timeout: float | None = None) -> tuple[str, 
         time.sleep(0.05)
 
 
-def await_navigation(s: DriverSession, before: str, grace: float) -> tuple[str, str]:
-    """After a click or Enter: give a navigation ``grace`` seconds to start, then wait for it.
+def watch_navigation(s: DriverSession, el: Any) -> tuple[str, bool]:
+    """Before clicking ``el`` (or pressing Enter in it): (a mark for this document, whether ``el``
+    submits a form). Pass the mark to :func:`await_navigation`."""
+    mark = uuid.uuid4().hex
+    try:
+        submits = bool(s.driver.execute_script(script("watch_navigation"), el, mark))
+    except WebDriverException:
+        return "", False
+    return mark, submits
 
-    chromedriver waits for navigations a click starts; geckodriver often returns first.
-    """
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        try:
+
+def _navigation_state(s: DriverSession, mark: str) -> tuple[str, str, bool, str]:
+    """(url, readyState, still the marked document, navigation started: '', 'same', 'cross')."""
+    try:
+        if not mark:
             url, _title, ready = page_info(s)
-        except WebDriverException:  # the old document is going away
-            url, ready = "", "loading"
-        if url != before or ready == "loading":
+            return url, ready, True, ""
+        info = s.driver.execute_script(script("navigation_state"), mark)
+    except WebDriverException:  # the old document is going away
+        return "", "loading", False, ""
+    if not isinstance(info, list) or len(info) != 4:  # Firefox, between two documents
+        return "", "loading", False, ""
+    url, ready, same, nav = info
+    return str(url), str(ready), bool(same), str(nav)
+
+
+def await_navigation(s: DriverSession, before: str, grace: float, mark: str = "") -> tuple[str, str]:
+    """After a click or Enter: wait until the navigation it caused has settled; (url, title).
+
+    A navigation gets ``grace`` seconds to show itself (the URL changes, the document is
+    replaced or loading). With the ``mark`` of :func:`watch_navigation`, a navigation the page has
+    started is seen at once (even with no grace: a button whose script navigates), and then waited
+    for until its new document is there, however long the server takes (up to the page-load
+    timeout): the reply then describes where the browser is, not where it was. chromedriver
+    waits for some navigations a click starts, not for a form's submission.
+    """
+    start = time.monotonic()
+    deadline = start + grace
+    while True:
+        url, ready, same, nav = _navigation_state(s, mark)
+        if url != before or ready == "loading" or not same:
+            break
+        if nav == "cross":  # leaving this document: the next one is on its way
+            deadline = start + s.page_timeout
+        if time.monotonic() >= deadline:
             break
         time.sleep(0.05)
     return wait_ready(s)

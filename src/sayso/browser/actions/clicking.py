@@ -23,6 +23,7 @@ from sayso.browser.actions.base import (
     page_name,
     quote,
     wait_ready,
+    watch_navigation,
 )
 from sayso.browser.actions.risk import confirm_first, risk_of, risky_press
 from sayso.browser.driver import DriverSession
@@ -61,6 +62,7 @@ def _click_element(s: DriverSession, target: Clickable, noun: str) -> ToolResult
     el = target.element
     if not d.execute_script(script("reveal"), el):  # covered (a consent banner?): the driver would retry ~1 s
         dismiss_consent(s, el)
+    mark, submits = watch_navigation(s, el)
     try:
         el.click()
     except ElementClickInterceptedException:
@@ -86,8 +88,9 @@ def _click_element(s: DriverSession, target: Clickable, noun: str) -> ToolResult
         d.switch_to.window(opened[-1])
         url, title = wait_ready(s)
         return ok("click", f"Clicked '{name}'; it opened {page_name(url, title)} in a new tab.", url=url, title=title, new_tab=True)
-    navigates = target.kind == "link" and bool(target.href) and target.href.split("#")[0] != before.split("#")[0]
-    url, title = await_navigation(s, before, 1.0 if navigates else 0.0)
+    navigates = submits or (
+        target.kind == "link" and bool(target.href) and target.href.split("#")[0] != before.split("#")[0])
+    url, title = await_navigation(s, before, 1.0 if navigates else 0.0, mark)
     if target.kind == "field":
         return ok("click", f"The cursor is in the '{name}' field.", url=url, title=title)
     if url != before:

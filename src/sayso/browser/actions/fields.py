@@ -19,6 +19,7 @@ from sayso.browser.actions.base import (
     page_info,
     page_name,
     quote,
+    watch_navigation,
 )
 from sayso.browser.actions.risk import confirm_first, risk_of
 from sayso.browser.driver import DriverSession
@@ -74,11 +75,12 @@ def type_text(s: DriverSession, args: dict[str, Any]) -> ToolResult:
         return fail("type", "type.not_editable", f"I can't type into the '{quote(label) or 'selected'}' field.")
     where = f"the '{quote(label)}' field" if label else "the field"
     if do_submit:
+        mark, _ = watch_navigation(s, el)
         if el.tag_name.lower() == "textarea":  # Enter is a new line there: submit the form
             d.execute_script("const f = arguments[0].form; if (f) { f.requestSubmit ? f.requestSubmit() : f.submit(); }", el)
         else:
             el.send_keys(Keys.ENTER)
-        url, title = await_navigation(s, before, 1.0)
+        url, title = await_navigation(s, before, 1.0, mark)
         if url != before:
             return ok("type", f"Typed '{quote(text)}' into {where} and submitted it. Now on {page_name(url, title)}.", url=url, title=title, submitted=True)
         return ok("type", f"Typed '{quote(text)}' into {where} and pressed Enter.", url=url, title=title, submitted=True)
