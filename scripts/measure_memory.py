@@ -13,7 +13,7 @@ own process and the browser's processes (driver, browser, renderers, helpers).
 
 Variants (alternated, each ``--reps`` times):
 - ``base``: sayso as it was before the memory work: llama.cpp's prompt RAM cache at its default
-  (8 GiB cap) and Piper's onnxruntime arena never shrunk (same Chromium flags);
+  (8 GiB cap; same Chromium flags);
 - ``current``: sayso as it is now (whatever the code's defaults are);
 - ``lean``: ``current`` plus any flags given with ``--extra-flags`` (to try new ones).
 """
@@ -139,9 +139,6 @@ async def child(variant: str, extra_flags: list[str]) -> dict[str, Any]:
             return real(params)
 
         xllamacpp.Server = old_server  # type: ignore[misc]
-        from sayso.tts import piper
-
-        piper._ShrinkingSession = lambda session: session  # type: ignore[assignment,misc]
     elif variant == "lean":
         drv.CHROMIUM_FLAGS = (*drv.CHROMIUM_FLAGS, *extra_flags)
 

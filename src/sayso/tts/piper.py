@@ -6,10 +6,10 @@ Speaking rate is Piper's ``length_scale`` divided by ``tts_rate``. Output: one i
 per sentence at the voice's rate (22,050 Hz for the bundled voice), peak-normalised by Piper.
 
 A loaded voice is shared by every ``PiperTts`` with the same file and threads; onnxruntime's
-``run`` is thread-safe, so sessions may synthesize at the same time. Each run shrinks
-onnxruntime's memory arena afterwards: a long sentence's decoder buffers otherwise stay held
-(+210 MiB after one long reply; with shrinking +23 MiB, one sentence ~5% slower; measured with
-scripts/measure_memory.py's method).
+``run`` is thread-safe, so sessions may synthesize at the same time. onnxruntime's memory arena
+keeps the largest sentence's decoder buffers (+210 MiB after one long reply); shrinking it after
+each run (``memory.enable_memory_arena_shrinkage``) held +23 MiB but made each sentence ~5%
+slower and showed no saving in a whole session (scripts/measure_memory.py), so it is not done.
 """
 
 from __future__ import annotations
@@ -79,28 +79,11 @@ def load_voice(model: Path, config: Path, threads: int) -> Any:
         except Exception as exc:  # a stage boundary: one clear sentence
             raise TtsError(f"Could not load the Piper voice {model.name}: {exc}.",
                            code="tts.load_failed") from exc
-        voice = PiperVoice(session=_ShrinkingSession(session), config=cfg)
+        voice = PiperVoice(session=session, config=cfg)
         _VOICES[key] = voice
         log.info("piper voice %s loaded in %.0f ms (%d Hz, %d thread(s))", model.name,
                  (time.perf_counter() - t0) * 1000, cfg.sample_rate, threads)
         return voice
-
-
-class _ShrinkingSession:
-    """An onnxruntime session whose ``run`` gives the arena's unused memory back afterwards."""
-
-    def __init__(self, session: Any) -> None:
-        import onnxruntime as ort
-
-        self._session = session
-        self._options = ort.RunOptions()
-        self._options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
-
-    def run(self, output_names: Any, input_feed: Any, run_options: Any = None) -> Any:
-        return self._session.run(output_names, input_feed, run_options or self._options)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._session, name)
 
 
 class PiperTts(LocalTts):
