@@ -132,6 +132,21 @@ def open_page(app: WebApp, driver: Any) -> Any:
     return session
 
 
+def speech_ends(log: list[dict[str, Any]], source: str, min_ms: float = 250.0) -> list[float]:
+    """Ends of the stretches of speech the page heard (clicks shorter than ``min_ms`` dropped)."""
+    ends, start = [], None
+    for e in log:
+        if e.get("source") != source:
+            continue
+        if e["kind"] == "speech-start":
+            start = e["perfAudio"]
+        elif e["kind"] == "speech-end" and start is not None:
+            if e["perfAudio"] - start >= min_ms:
+                ends.append(e["perfAudio"])
+            start = None
+    return ends
+
+
 def run_path(app: WebApp, wav: Path, path: str, turns: int, gap: float) -> list[dict[str, Any]]:
     """``turns`` spoken commands through ``path`` ("record" or "live"): one row per turn."""
     driver = chromium(wav)
@@ -149,8 +164,7 @@ def run_path(app: WebApp, wav: Path, path: str, turns: int, gap: float) -> list[
         wait(lambda: len(seen.ended) >= turns, turns * (gap + 40) + 90, "the turns")
         time.sleep(3.0)  # the last reply reaches the page's player
         log = page_log(driver)
-        source = "live" if path == "live" else "record"
-        ends = [e["perfAudio"] for e in log if e["kind"] == "speech-end" and e["source"] == source]
+        ends = speech_ends(log, "live" if path == "live" else "record")
         if path == "live":
             plays = [e["perfAudio"] for e in log if e["kind"] == "play-start"]
         else:  # Gradio's player: it sounds from "playing" (or "play" when that is all it says)
@@ -178,10 +192,14 @@ def run_barge(app: WebApp, wav: Path, rounds: int) -> list[dict[str, Any]]:
     """Speech over a reply: from the overlapping speech's start to the player going silent."""
     driver = chromium(wav)
     try:
-        session = open_page(app, driver)
+        open_page(app, driver)
         driver.find_element("css selector", "#sayso-live-toggle").click()
         wait(lambda: any(e["kind"] == "ready" for e in page_log(driver)), 60, "live voice")
-        wait(lambda: session.barge_count >= rounds, rounds * 90 + 60, "the barge-ins")
+        # each round's "Stop." flushes the page's player (the server cancels the turn when it
+        # is still running; a turn that already sent all its speech has nothing to cancel)
+        wait(lambda: sum(1 for e in page_log(driver) if e["kind"] == "flush"
+                         and e.get("reason") == "barge-in") >= rounds * 2 - 1,
+             rounds * 90 + 60, "the barge-ins")
         time.sleep(2.0)
         log = page_log(driver)
         rows = []
@@ -243,7 +261,7 @@ def main() -> int:
         tts = app.stages.shared("tts")
         wav = mic_file(tts, [(c, args.gap) for c in commands], tmp / "mic.wav")
         rows: list[dict[str, Any]] = []
-        for path in args.paths.split(","):
+        for path in filter(None, args.paths.split(",")):
             got = run_path(app, wav, path, args.turns, args.gap)
             rows += got
             print(f"{path}: {len(got)} turns; load {os.getloadavg()[0]:.1f}", flush=True)
@@ -254,7 +272,7 @@ def main() -> int:
             print(f"{r['path']:<7}{i % args.turns + 1:>3}  {r['transcript'][:22]:<22} "
                   f"{fmt(r['server_first_audio']):>20} {fmt(r['page_ms']):>24}")
         print()
-        for path in args.paths.split(","):
+        for path in filter(None, args.paths.split(",")):
             print(summary(f"{path:<6} end of speech -> first audio played in the page",
                           [r["page_ms"] for r in rows if r["path"] == path and r["page_ms"] is not None]))
             print(summary(f"{path:<6} server vad-end -> tts-first-audio",
