@@ -160,7 +160,9 @@ async def llm_decision(llm: Llm, settings: Settings, text: str) -> Decision:
                 say=lambda _d: None, dry_run=True, use_fastpath=False)
     out = await turn.run(text)
     ms = marks.get("intent-end", (time.perf_counter() - t0) * 1000)
-    return Decision(calls=tuple(out.calls[:1]), ms=ms)
+    # a likely address the user must confirm ("Did you mean bbc.com?") is still the model's decision
+    calls = out.calls[:1] or ([out.pending] if out.pending is not None else [])
+    return Decision(calls=tuple(calls), ms=ms)
 
 
 def fast_decision(text: str) -> Decision:
