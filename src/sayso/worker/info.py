@@ -24,10 +24,11 @@ WHISPER = Attribution(name="OpenAI", url="https://github.com/openai/whisper")
 PIPER_VOICES = Attribution(name="rhasspy", url="https://huggingface.co/rhasspy/piper-voices")
 
 
-def model_name(settings: Settings) -> str:
-    """The Whisper model served: ``tiny.en`` (bundled), ``base``, or a directory's name."""
+def model_name(settings: Settings, stt: str) -> str:
+    """The model the worker's ``stt`` backend serves: ``moonshine-base-en``, or for Whisper
+    ``tiny.en`` (bundled), ``base``, or a directory's name."""
     spec = settings.stt_model.strip()
-    if settings.stt == "moonshine":
+    if stt == "moonshine":
         return "moonshine-base-en"
     return Path(spec).name if spec and ("/" in spec or Path(spec).is_dir()) else (spec or "tiny.en")
 
@@ -51,7 +52,7 @@ def voice_name(settings: Settings, tts: str) -> str:
 def service_info(settings: Settings, *, stt: str | None, tts: str | None, version: str) -> Info:
     asr, voices = [], []
     if stt:
-        model = model_name(settings)
+        model = model_name(settings, stt)
         asr.append(AsrProgram(
             name=f"sayso-{stt}", attribution=ENGINES.get(stt, WHISPER), installed=True,
             description=f"sayso speech-to-text ({stt})", version=version,
